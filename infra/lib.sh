@@ -1,0 +1,52 @@
+# Shared by infra/run-local and infra/test: a Python venv with the local DynamoDB-API server (moto)
+# and the template linters, and helpers to start moto on 127.0.0.1.
+# Sourced, not run.
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Kept outside the checkout so fresh clones on the same machine (CI) reuse it.
+cache="${SSO_CACHE_DIR:-$HOME/.cache/okta-sso}"
+venv="$cache/venv"
+
+# Pinned so a fresh machine gets what was tested.
+PY_PACKAGES=("moto[server]==5.1.*" "cfn-lint==1.*")
+
+ensure_venv() {
+  if [ ! -x "$venv/bin/python" ]; then
+    echo "infra: creating Python venv in $venv" >&2
+    mkdir -p "$cache"
+    python3 -m venv "$venv"
+  fi
+  if ! "$venv/bin/python" -c 'import moto, cfnlint' 2>/dev/null; then
+    echo "infra: installing ${PY_PACKAGES[*]} from PyPI" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
+  fi
+}
+
+free_port() {
+  "$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start_moto PORT: starts moto's server on 127.0.0.1:PORT in the background, waits until it answers,
+# and stops it when the calling shell exits.
+start_moto() {
+  local port="$1"
+  "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$cache/moto-$port.log" 2>&1 &
+  moto_pid=$!
+  trap 'kill $moto_pid 2>/dev/null || true' EXIT
+  for _ in $(seq 1 100); do
+    if "$venv/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "infra: moto did not start on port $port; its log:" >&2
+  cat "$cache/moto-$port.log" >&2
+  return 1
+}
+
+# The AWS SDK talks to the local server with dummy credentials; no IMDS probing.
+use_local_aws() {
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$1"
+  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
+  export AWS_EC2_METADATA_DISABLED=true
+}

@@ -1,0 +1,193 @@
+//! Organization administration: what `ssoctl org ...` does, as functions tests can call.
+//! Every command validates all its input before it writes anything.
+
+use serde_json::{json, Value};
+use shared::org::{validate_org_name, IdpConfig, Org, Provisioning};
+use shared::saml::metadata::{parse_idp_metadata, MetadataError};
+use shared::store::{OrgStore, StoreError};
+use shared::tokens::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("organization {0:?} not found (see `ssoctl org list`)")]
+    UnknownOrg(String),
+    #[error("organization {0:?} already exists (see `ssoctl org show {0}`)")]
+    Exists(String),
+    #[error("cannot read IdP metadata from {source_name}: {reason}")]
+    MetadataUnreadable { source_name: String, reason: String },
+    #[error("IdP metadata from {source_name} is unusable: {error}")]
+    MetadataInvalid {
+        source_name: String,
+        error: MetadataError,
+    },
+    #[error("the organization changed while this command ran; run it again")]
+    Conflict,
+    #[error("database: {0}")]
+    Store(StoreError),
+}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::VersionConflict => AdminError::Conflict,
+            other => AdminError::Store(other),
+        }
+    }
+}
+
+/// Metadata documents are small; a cap keeps a wrong URL from streaming gigabytes at us.
+const MAX_METADATA_BYTES: usize = 1024 * 1024;
+
+/// Reads IdP metadata from a file path or an http(s) URL, and parses it.
+pub async fn load_idp_metadata(source: &str) -> Result<IdpConfig, AdminError> {
+    let unreadable = |reason: String| AdminError::MetadataUnreadable {
+        source_name: source.to_string(),
+        reason,
+    };
+    let text = if source.starts_with("https://") || source.starts_with("http://") {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(15))
+            .build()
+            .map_err(|e| unreadable(e.to_string()))?;
+        let resp = client
+            .get(source)
+            .send()
+            .await
+            .map_err(|e| unreadable(e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(unreadable(format!("HTTP {}", resp.status())));
+        }
+        let bytes = resp.bytes().await.map_err(|e| unreadable(e.to_string()))?;
+        if bytes.len() > MAX_METADATA_BYTES {
+            return Err(unreadable(format!(
+                "larger than {MAX_METADATA_BYTES} bytes"
+            )));
+        }
+        String::from_utf8(bytes.to_vec()).map_err(|_| unreadable("not UTF-8".into()))?
+    } else {
+        let meta = std::fs::metadata(source).map_err(|e| unreadable(e.to_string()))?;
+        if meta.len() > MAX_METADATA_BYTES as u64 {
+            return Err(unreadable(format!(
+                "larger than {MAX_METADATA_BYTES} bytes"
+            )));
+        }
+        std::fs::read_to_string(source).map_err(|e| unreadable(e.to_string()))?
+    };
+    parse_idp_metadata(&text).map_err(|error| AdminError::MetadataInvalid {
+        source_name: source.to_string(),
+        error,
+    })
+}
+
+/// What an Okta admin pastes, for one org. `scim_token` only when one was just minted.
+pub fn org_json(org: &Org, scim_token: Option<&Secret>) -> Value {
+    let mut v = json!({
+        "org": org.org,
+        "entity_id": org.entity_id(),
+        "acs_url": org.acs_url(),
+        "metadata_url": org.metadata_url(),
+        "login_url": org.login_url(),
+        "session_url": org.session_url(),
+        "scim_base_url": org.scim_base_url(),
+        "provisioning": org.provisioning,
+        "reactivation": org.reactivation,
+        "allow_idp_initiated": org.allow_idp_initiated,
+        "scim_token_configured": org.scim_token_hash.is_some(),
+        "idp": org.idp.as_ref().map(|i| json!({
+            "entity_id": i.entity_id,
+            "sso_url": i.sso_url,
+            "signing_certificates": i.certificates.len(),
+        })),
+    });
+    if let Some(t) = scim_token {
+        v["scim_token"] = json!(t.expose());
+    }
+    v
+}
+
+pub struct CreateOrg<'a> {
+    pub name: &'a str,
+    pub base_url: &'a str,
+    pub idp_metadata: Option<&'a str>,
+    pub provisioning: Provisioning,
+}
+
+pub async fn create_org<S: OrgStore>(
+    store: &S,
+    req: CreateOrg<'_>,
+    now: i64,
+) -> Result<Value, AdminError> {
+    validate_org_name(req.name).map_err(AdminError::Invalid)?;
+    let base_url = shared::config::normalize_base_url(req.base_url).map_err(AdminError::Invalid)?;
+    let idp = match req.idp_metadata {
+        Some(src) => Some(load_idp_metadata(src).await?),
+        None => None,
+    };
+    let token = Secret::generate("scim");
+    let mut org = Org::new(req.name, &base_url, now);
+    org.provisioning = req.provisioning;
+    org.idp = idp;
+    org.scim_token_hash = Some(token.hash().0);
+    match store.create_org(&org).await {
+        Ok(()) => Ok(org_json(&org, Some(&token))),
+        Err(StoreError::AlreadyExists(_)) => Err(AdminError::Exists(req.name.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn existing<S: OrgStore>(store: &S, name: &str) -> Result<Org, AdminError> {
+    if validate_org_name(name).is_err() {
+        return Err(AdminError::UnknownOrg(name.to_string()));
+    }
+    store
+        .get_org(name)
+        .await?
+        .ok_or_else(|| AdminError::UnknownOrg(name.to_string()))
+}
+
+pub async fn show_org<S: OrgStore>(store: &S, name: &str) -> Result<Value, AdminError> {
+    Ok(org_json(&existing(store, name).await?, None))
+}
+
+pub async fn set_idp<S: OrgStore>(
+    store: &S,
+    name: &str,
+    metadata: &str,
+    now: i64,
+) -> Result<Value, AdminError> {
+    let mut org = existing(store, name).await?;
+    org.idp = Some(load_idp_metadata(metadata).await?);
+    org.updated_at = now;
+    let org = store.update_org(&org).await?;
+    Ok(org_json(&org, None))
+}
+
+/// Mints a new SCIM token; the old one stops working at once (SCIM reads the org on every request).
+pub async fn rotate_scim_token<S: OrgStore>(
+    store: &S,
+    name: &str,
+    now: i64,
+) -> Result<Value, AdminError> {
+    let mut org = existing(store, name).await?;
+    let token = Secret::generate("scim");
+    org.scim_token_hash = Some(token.hash().0);
+    org.updated_at = now;
+    let org = store.update_org(&org).await?;
+    Ok(
+        json!({ "org": org.org, "scim_base_url": org.scim_base_url(), "scim_token": token.expose() }),
+    )
+}
+
+pub async fn list_orgs<S: OrgStore>(store: &S) -> Result<Value, AdminError> {
+    let orgs = store.list_orgs().await?;
+    Ok(json!({
+        "orgs": orgs.iter().map(|o| json!({
+            "org": o.org,
+            "metadata_url": o.metadata_url(),
+            "idp_configured": o.idp.is_some(),
+            "provisioning": o.provisioning,
+        })).collect::<Vec<_>>()
+    }))
+}

@@ -1,0 +1,152 @@
+//! The local stack: the table created from template.yaml's definition, and every route served on
+//! 127.0.0.1 through the very `App::handle` the Lambdas run (requests are handed over as the same
+//! `lambda_http::Request` type API Gateway events become).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_dynamodb::Client;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use shared::store::Store;
+use shared::App;
+
+use crate::template::TableDef;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// API Gateway HTTP APIs accept bodies up to 10 MB; so does the local stack.
+const MAX_BODY: usize = 10 * 1024 * 1024;
+
+fn key(k: &crate::template::KeyAttr) -> Result<KeySchemaElement, BoxError> {
+    Ok(KeySchemaElement::builder()
+        .attribute_name(&k.name)
+        .key_type(KeyType::from(k.key_type.as_str()))
+        .build()?)
+}
+
+/// Creates the table exactly as template.yaml declares it (keys, indexes, billing, TTL).
+/// Returns false if it already existed.
+pub async fn create_table(client: &Client, name: &str, def: &TableDef) -> Result<bool, BoxError> {
+    let mut req = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::from(def.billing_mode.as_str()));
+    for (attr, ty) in &def.attributes {
+        req = req.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(attr)
+                .attribute_type(ScalarAttributeType::from(ty.as_str()))
+                .build()?,
+        );
+    }
+    for k in &def.keys {
+        req = req.key_schema(key(k)?);
+    }
+    for g in &def.gsis {
+        let mut gsi = GlobalSecondaryIndex::builder()
+            .index_name(&g.name)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::from(g.projection.as_str()))
+                    .build(),
+            );
+        for k in &g.keys {
+            gsi = gsi.key_schema(key(k)?);
+        }
+        req = req.global_secondary_indexes(gsi.build()?);
+    }
+    match req.send().await {
+        Ok(_) => {}
+        Err(e)
+            if aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&e)
+                == Some("ResourceInUseException") =>
+        {
+            return Ok(false)
+        }
+        Err(e) => return Err(Box::new(e)),
+    }
+    if let Some(attr) = &def.ttl_attribute {
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(attr)
+                    .enabled(true)
+                    .build()?,
+            )
+            .send()
+            .await?;
+    }
+    Ok(true)
+}
+
+/// Turns a hyper request into the `lambda_http::Request` a Lambda would receive.
+pub async fn to_lambda_request(
+    req: hyper::Request<Incoming>,
+) -> Result<lambda_http::Request, BoxError> {
+    let (parts, body) = req.into_parts();
+    let bytes = Limited::new(body, MAX_BODY).collect().await?.to_bytes();
+    let body = if bytes.is_empty() {
+        lambda_http::Body::Empty
+    } else {
+        match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => lambda_http::Body::Text(text),
+            Err(e) => lambda_http::Body::Binary(e.into_bytes()),
+        }
+    };
+    Ok(http::Request::from_parts(parts, body))
+}
+
+pub fn from_lambda_response(
+    resp: lambda_http::Response<lambda_http::Body>,
+) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = resp.into_parts();
+    let bytes = match body {
+        lambda_http::Body::Empty => Bytes::new(),
+        lambda_http::Body::Text(t) => Bytes::from(t),
+        lambda_http::Body::Binary(b) => Bytes::from(b),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+async fn serve_one<S: Store + 'static>(
+    app: Arc<App<S>>,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    match to_lambda_request(req).await {
+        Ok(lreq) => {
+            let Ok(resp) = app.handle(None, lreq).await;
+            Ok(from_lambda_response(resp))
+        }
+        Err(_) => Ok(hyper::Response::builder()
+            .status(413)
+            .body(Full::new(Bytes::from_static(b"request body too large\n")))
+            .unwrap_or_default()),
+    }
+}
+
+/// Serves every route on `listener` until the process ends.
+pub async fn serve<S: Store + 'static>(
+    app: Arc<App<S>>,
+    listener: tokio::net::TcpListener,
+) -> Result<(), BoxError> {
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let app = app.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| serve_one(app.clone(), req));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}

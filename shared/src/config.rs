@@ -1,0 +1,128 @@
+//! Configuration read once per cold start from the environment (set by template.yaml in AWS, by
+//! `infra/run-local` locally). Nothing secret lives here.
+
+use std::time::Duration;
+
+/// What every function needs to know about its deployment.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The DynamoDB table (single-table design, see docs/architecture.md).
+    pub table_name: String,
+    /// Public base URL of the API (custom domain). Empty means: use each organization's stored
+    /// base URL, which `ssoctl org create` records.
+    pub public_base_url: Option<String>,
+    /// How long a warm Lambda may serve an organization's config from memory.
+    pub org_cache_ttl: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} must be set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Same as [`Config::from_env`] with an injected lookup, so tests need not touch the process env.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let table_name = get("TABLE_NAME")
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(ConfigError::Missing("TABLE_NAME"))?;
+        let public_base_url = match get("PUBLIC_BASE_URL").map(|v| v.trim().to_string()) {
+            Some(v) if !v.is_empty() => {
+                Some(
+                    normalize_base_url(&v).map_err(|reason| ConfigError::Invalid {
+                        name: "PUBLIC_BASE_URL",
+                        reason,
+                    })?,
+                )
+            }
+            _ => None,
+        };
+        let org_cache_ttl = match get("ORG_CACHE_SECONDS") {
+            Some(v) => Duration::from_secs(v.trim().parse().map_err(|_| ConfigError::Invalid {
+                name: "ORG_CACHE_SECONDS",
+                reason: format!("{v:?} is not a number of seconds"),
+            })?),
+            None => Duration::from_secs(30),
+        };
+        Ok(Self {
+            table_name,
+            public_base_url,
+            org_cache_ttl,
+        })
+    }
+}
+
+/// Accepts `https://host[:port][/prefix]` (and `http://` for loopback only), without a trailing
+/// slash, query or fragment: every URL an Okta admin pastes is built from it.
+pub fn normalize_base_url(raw: &str) -> Result<String, String> {
+    let url = url::Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| format!("{raw:?} has no host"))?;
+    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        other => {
+            return Err(format!(
+                "{raw:?} must use https (got {other}; http is allowed for loopback only)"
+            ))
+        }
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(format!(
+            "{raw:?} must not carry a query, fragment or credentials"
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn config_requires_a_table_name() {
+        assert!(matches!(
+            Config::from_lookup(env(&[])),
+            Err(ConfigError::Missing("TABLE_NAME"))
+        ));
+    }
+
+    #[test]
+    fn empty_public_base_url_means_per_org_base_urls() {
+        let c = Config::from_lookup(env(&[("TABLE_NAME", "t"), ("PUBLIC_BASE_URL", "")])).unwrap();
+        assert_eq!(c.public_base_url, None);
+    }
+
+    #[test]
+    fn base_urls_lose_their_trailing_slash_and_must_be_https_off_loopback() {
+        assert_eq!(
+            normalize_base_url("https://sso.example.com/").unwrap(),
+            "https://sso.example.com"
+        );
+        assert_eq!(
+            normalize_base_url("http://127.0.0.1:3000").unwrap(),
+            "http://127.0.0.1:3000"
+        );
+        assert!(normalize_base_url("http://sso.example.com").is_err());
+        assert!(normalize_base_url("https://sso.example.com/?x=1").is_err());
+        assert!(normalize_base_url("not a url").is_err());
+    }
+}

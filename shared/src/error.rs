@@ -1,0 +1,228 @@
+//! The one error type of the HTTP boundary, and the one place that turns it into a response:
+//! RFC 7644 §3.12 bodies on SCIM routes, a plain page on SAML routes, JSON on the session API.
+//! Every error has a stable outcome code, which is also what the log line and metrics carry.
+
+use http::StatusCode;
+use lambda_http::{Body, Response};
+use serde_json::json;
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("no such route")]
+    NoRoute,
+    #[error("organization {0:?} not found")]
+    OrgNotFound(String),
+    #[error("method {0} is not allowed on this route")]
+    MethodNotAllowed(http::Method),
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    /// `scim_type` is the RFC 7644 §3.12 keyword, where one applies.
+    #[error("{detail}")]
+    BadRequest {
+        code: &'static str,
+        scim_type: Option<&'static str>,
+        detail: String,
+    },
+    /// A precondition of the organization's setup is missing (e.g. no IdP configured yet).
+    #[error("{detail}")]
+    NotConfigured { code: &'static str, detail: String },
+    #[error("not implemented yet: {0}")]
+    NotImplemented(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How a route wants its errors rendered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    Scim,
+    Page,
+    Json,
+}
+
+impl AppError {
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        AppError::BadRequest {
+            code,
+            scim_type: None,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NoRoute | AppError::OrgNotFound(_) | AppError::NotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
+            AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::NotConfigured { .. } => StatusCode::CONFLICT,
+            AppError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            AppError::Store(e) => match e {
+                StoreError::AlreadyExists(_) | StoreError::Uniqueness { .. } => {
+                    StatusCode::CONFLICT
+                }
+                StoreError::VersionConflict => StatusCode::PRECONDITION_FAILED,
+                StoreError::NotFound(_) => StatusCode::NOT_FOUND,
+                StoreError::Throttled => StatusCode::TOO_MANY_REQUESTS,
+                StoreError::BadCursor => StatusCode::BAD_REQUEST,
+                StoreError::Corrupt(_) | StoreError::Backend(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+            },
+        }
+    }
+
+    /// Stable outcome code: shown to admins for troubleshooting, logged, counted.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NoRoute => "no_route",
+            AppError::OrgNotFound(_) => "org_not_found",
+            AppError::MethodNotAllowed(_) => "method_not_allowed",
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::NotFound(_) => "not_found",
+            AppError::PayloadTooLarge { .. } => "payload_too_large",
+            AppError::BadRequest { code, .. } | AppError::NotConfigured { code, .. } => code,
+            AppError::NotImplemented(_) => "not_implemented",
+            AppError::Store(e) => match e {
+                StoreError::AlreadyExists(_) => "already_exists",
+                StoreError::Uniqueness { .. } => "uniqueness",
+                StoreError::VersionConflict => "version_conflict",
+                StoreError::NotFound(_) => "not_found",
+                StoreError::Throttled => "throttled",
+                StoreError::BadCursor => "invalid_cursor",
+                StoreError::Corrupt(_) | StoreError::Backend(_) => "internal",
+            },
+        }
+    }
+
+    fn scim_type(&self) -> Option<&'static str> {
+        match self {
+            AppError::BadRequest { scim_type, .. } => *scim_type,
+            AppError::Store(StoreError::Uniqueness { .. } | StoreError::AlreadyExists(_)) => {
+                Some("uniqueness")
+            }
+            AppError::Store(StoreError::BadCursor) => Some("invalidValue"),
+            _ => None,
+        }
+    }
+
+    /// What the client may see. Server-side failures say only that: the cause goes to the log.
+    fn public_detail(&self) -> String {
+        match self.status() {
+            s if s.is_server_error() && !matches!(self, AppError::NotImplemented(_)) => {
+                "internal error; the request id in the logs has the cause".to_string()
+            }
+            _ => self.to_string(),
+        }
+    }
+}
+
+/// Renders an error for a route's flavor. The only place errors become responses.
+pub fn render(err: &AppError, flavor: Flavor) -> Response<Body> {
+    let status = err.status();
+    let detail = err.public_detail();
+    let mut builder = Response::builder().status(status);
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        builder = builder.header("retry-after", "1");
+    }
+    if let AppError::MethodNotAllowed(_) = err {
+        builder = builder.header("allow", "GET, POST, PUT, PATCH, DELETE");
+    }
+    if let AppError::Unauthorized(_) = err {
+        builder = builder.header("www-authenticate", "Bearer");
+    }
+    let (content_type, body) = match flavor {
+        Flavor::Scim => {
+            let mut body = json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                "status": status.as_u16().to_string(),
+                "detail": detail,
+            });
+            if let Some(t) = err.scim_type() {
+                body["scimType"] = json!(t);
+            }
+            ("application/scim+json", body.to_string())
+        }
+        Flavor::Json => (
+            "application/json",
+            json!({ "error": err.code(), "message": detail }).to_string(),
+        ),
+        Flavor::Page => (
+            "text/plain; charset=utf-8",
+            format!(
+                "{} {}\n\nerror: {}\n{}\n",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or(""),
+                err.code(),
+                detail
+            ),
+        ),
+    };
+    builder
+        .header("content-type", content_type)
+        .header("cache-control", "no-store")
+        .body(Body::Text(body))
+        .unwrap_or_else(|_| Response::new(Body::Empty))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(r: &Response<Body>) -> String {
+        match r.body() {
+            Body::Text(t) => t.clone(),
+            _ => String::new(),
+        }
+    }
+
+    #[test]
+    fn scim_errors_carry_the_rfc7644_error_schema_status_string_and_scim_type() {
+        let r = render(
+            &AppError::Store(StoreError::Uniqueness {
+                attribute: "userName",
+            }),
+            Flavor::Scim,
+        );
+        assert_eq!(r.status(), 409);
+        assert_eq!(r.headers()["content-type"], "application/scim+json");
+        let v: serde_json::Value = serde_json::from_str(&body(&r)).unwrap();
+        assert_eq!(
+            v["schemas"][0],
+            "urn:ietf:params:scim:api:messages:2.0:Error"
+        );
+        assert_eq!(v["status"], "409");
+        assert_eq!(v["scimType"], "uniqueness");
+    }
+
+    #[test]
+    fn server_errors_do_not_leak_their_cause() {
+        let e = AppError::Store(StoreError::Corrupt("secret-ish internal detail".into()));
+        let r = render(&e, Flavor::Page);
+        assert_eq!(r.status(), 500);
+        assert!(!body(&r).contains("secret-ish"));
+    }
+
+    #[test]
+    fn throttling_asks_the_client_to_retry() {
+        let r = render(&AppError::Store(StoreError::Throttled), Flavor::Scim);
+        assert_eq!(r.status(), 429);
+        assert_eq!(r.headers()["retry-after"], "1");
+    }
+
+    #[test]
+    fn pages_name_the_outcome_code() {
+        let r = render(&AppError::OrgNotFound("nope".into()), Flavor::Page);
+        assert_eq!(r.status(), 404);
+        assert!(body(&r).contains("error: org_not_found"));
+    }
+}

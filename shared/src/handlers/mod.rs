@@ -1,0 +1,29 @@
+//! Request handlers, one module per area. `dispatch` checks the method and calls the handler; the
+//! handler returns a response and its outcome code, or an `AppError` that `App::handle` renders.
+
+mod saml;
+mod scim;
+mod session;
+
+use http::Method;
+use lambda_http::{Body, Request, Response};
+
+use crate::app::{App, Ctx};
+use crate::error::AppError;
+use crate::routes::Route;
+use crate::store::Store;
+
+pub(crate) type Handled = Result<(Response<Body>, &'static str), AppError>;
+
+pub(crate) async fn dispatch<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
+    let method = req.method().clone();
+    match (&ctx.route, method) {
+        (Route::SamlMetadata, Method::GET) => saml::metadata(ctx),
+        (Route::SamlLogin, Method::GET) => saml::login(ctx),
+        (Route::SamlAcs, Method::POST) => saml::acs(ctx, req),
+        (Route::Session, Method::GET) => session::current(app, ctx, req).await,
+        (Route::Logout, Method::POST) => session::logout(app, ctx, req).await,
+        (r, m) if r.is_scim() => scim::dispatch(app, ctx, req, m).await,
+        (_, m) => Err(AppError::MethodNotAllowed(m)),
+    }
+}

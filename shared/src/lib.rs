@@ -1,0 +1,23 @@
+//! All the logic of the SSO service. Each Lambda binary in `functions/` is a thin `main.rs` around
+//! [`app::App`]; the local stack (`ssoctl serve`) runs the very same [`app::App::handle`].
+//!
+//! Multi-tenant from the first line: every route is `/orgs/{org}/...`, every store key starts with
+//! the organization, and every log line carries it.
+
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod org;
+pub mod routes;
+pub mod saml;
+pub mod scim;
+pub mod store;
+pub mod telemetry;
+pub mod tokens;
+
+mod handlers;
+
+pub use app::App;
+pub use config::Config;
+pub use routes::Function;

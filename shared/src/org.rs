@@ -1,0 +1,194 @@
+//! An organization: one of the SaaS product's enterprise customers, with its own Okta.
+
+use serde::{Deserialize, Serialize};
+
+/// How users come to exist in this organization (see the reference: "User provisioning options").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Provisioning {
+    /// Only SCIM creates users; an unknown user signing in gets a 403 page.
+    #[default]
+    Scim,
+    /// Users are created on their first SAML sign-in from the assertion's attributes.
+    FirstLogin,
+    /// SCIM pushes users, and first-login fills in whoever it has not pushed yet.
+    Both,
+}
+
+impl std::str::FromStr for Provisioning {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "scim" => Ok(Self::Scim),
+            "first-login" => Ok(Self::FirstLogin),
+            "both" => Ok(Self::Both),
+            other => Err(format!(
+                "provisioning must be scim, first-login or both (got {other:?})"
+            )),
+        }
+    }
+}
+
+/// What happens when Okta reactivates a user it had deactivated (docs/okta-setup.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reactivation {
+    /// Same id, same groups; the user must sign in again.
+    #[default]
+    Restore,
+    /// The reference's behaviour: the old record is retired and a new user with a new id is created.
+    Fresh,
+}
+
+/// The customer's IdP, from its SAML metadata.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdpConfig {
+    pub entity_id: String,
+    /// HTTP-Redirect SingleSignOnService location, for SP-initiated login.
+    pub sso_url: Option<String>,
+    /// Base64 DER X.509 signing certificates. More than one during a certificate rotation.
+    pub certificates: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Org {
+    pub org: String,
+    /// Base URL every public URL of this org is built from (no trailing slash).
+    pub base_url: String,
+    #[serde(default)]
+    pub provisioning: Provisioning,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<IdpConfig>,
+    /// SHA-256 of the SCIM bearer token; the token itself is shown once and never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scim_token_hash: Option<String>,
+    #[serde(default = "yes")]
+    pub allow_idp_initiated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_app_url: Option<String>,
+    #[serde(default)]
+    pub allowed_redirect_urls: Vec<String>,
+    #[serde(default)]
+    pub reactivation: Reactivation,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Optimistic-concurrency version: every update is conditional on it.
+    pub version: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Org {
+    pub fn new(org: &str, base_url: &str, now: i64) -> Self {
+        Org {
+            org: org.to_string(),
+            base_url: base_url.to_string(),
+            provisioning: Provisioning::default(),
+            idp: None,
+            scim_token_hash: None,
+            allow_idp_initiated: true,
+            default_app_url: None,
+            allowed_redirect_urls: Vec::new(),
+            reactivation: Reactivation::default(),
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        }
+    }
+
+    fn url(&self, suffix: &str) -> String {
+        format!("{}/orgs/{}/{}", self.base_url, self.org, suffix)
+    }
+
+    /// The SP entity ID is the metadata URL: unique per org and self-describing.
+    pub fn entity_id(&self) -> String {
+        self.metadata_url()
+    }
+    pub fn metadata_url(&self) -> String {
+        self.url("saml/metadata")
+    }
+    pub fn acs_url(&self) -> String {
+        self.url("saml/acs")
+    }
+    pub fn login_url(&self) -> String {
+        self.url("saml/login")
+    }
+    pub fn scim_base_url(&self) -> String {
+        self.url("scim/v2")
+    }
+    pub fn session_url(&self) -> String {
+        self.url("session")
+    }
+}
+
+/// Organization names are URL path segments and key prefixes: `[a-z0-9-]`, 1..=63, no leading or
+/// trailing hyphen (DNS-label rules, so they also work as subdomains later).
+pub fn validate_org_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "organization name {name:?} must be 1-63 characters of a-z, 0-9 and '-', not starting or ending with '-'"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn org_names_follow_dns_label_rules() {
+        for ok in ["acme", "a", "acme-corp-2", &"a".repeat(63)] {
+            assert!(validate_org_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "Acme",
+            "-acme",
+            "acme-",
+            "ac#me",
+            "ac/me",
+            "acme corp",
+            &"a".repeat(64),
+        ] {
+            assert!(validate_org_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_public_url_is_scoped_by_the_org() {
+        let o = Org::new("acme", "https://sso.example.com", 0);
+        assert_eq!(o.acs_url(), "https://sso.example.com/orgs/acme/saml/acs");
+        assert_eq!(
+            o.entity_id(),
+            "https://sso.example.com/orgs/acme/saml/metadata"
+        );
+        assert_eq!(
+            o.scim_base_url(),
+            "https://sso.example.com/orgs/acme/scim/v2"
+        );
+        assert_eq!(
+            o.login_url(),
+            "https://sso.example.com/orgs/acme/saml/login"
+        );
+    }
+
+    #[test]
+    fn provisioning_modes_parse_from_their_cli_names() {
+        assert_eq!(
+            "first-login".parse::<Provisioning>().unwrap(),
+            Provisioning::FirstLogin
+        );
+        assert!("sometimes".parse::<Provisioning>().is_err());
+    }
+}

@@ -1,0 +1,244 @@
+//! SAML metadata: the SP's (ours, which the Okta admin gives Okta) and the IdP's (Okta's, which the
+//! admin gives us through `ssoctl org set-idp`).
+//!
+//! Parsing uses roxmltree, which refuses DTDs (and so entity expansion) by default: metadata can
+//! come from a URL, so it is untrusted input.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use crate::org::{IdpConfig, Org};
+
+const MD_NS: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
+const DS_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
+pub const BINDING_REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+pub const BINDING_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
+pub const NAMEID_EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+pub const NAMEID_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum MetadataError {
+    #[error("IdP metadata is not well-formed XML (DTDs are refused): {0}")]
+    Xml(String),
+    #[error("IdP metadata has no EntityDescriptor with an IDPSSODescriptor")]
+    NoIdp,
+    #[error("IdP metadata describes {0} identity providers; give the metadata of exactly one")]
+    SeveralIdps(usize),
+    #[error("IdP metadata has no entityID")]
+    NoEntityId,
+    #[error("IdP metadata has no signing certificate: without one nobody could be signed in")]
+    NoSigningCertificate,
+    #[error("IdP metadata holds a certificate that is not base64 DER: {0}")]
+    BadCertificate(String),
+}
+
+/// Reads the entity ID, the HTTP-Redirect SSO URL and the signing certificates of the one IdP the
+/// metadata describes.
+pub fn parse_idp_metadata(xml: &str) -> Result<IdpConfig, MetadataError> {
+    let doc = roxmltree::Document::parse(xml).map_err(|e| MetadataError::Xml(e.to_string()))?;
+    let idps: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name((MD_NS, "EntityDescriptor")))
+        .filter_map(|e| {
+            e.children()
+                .find(|c| c.has_tag_name((MD_NS, "IDPSSODescriptor")))
+                .map(|d| (e, d))
+        })
+        .collect();
+    let (entity, idp) = match idps.as_slice() {
+        [] => return Err(MetadataError::NoIdp),
+        [one] => *one,
+        many => return Err(MetadataError::SeveralIdps(many.len())),
+    };
+    let entity_id = entity
+        .attribute("entityID")
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or(MetadataError::NoEntityId)?
+        .to_string();
+
+    let mut certificates = Vec::new();
+    for key in idp
+        .children()
+        .filter(|c| c.has_tag_name((MD_NS, "KeyDescriptor")))
+    {
+        // `use` absent means the key serves both signing and encryption (SAML metadata §2.4.1.1).
+        if matches!(key.attribute("use"), Some(u) if u != "signing") {
+            continue;
+        }
+        for cert in key
+            .descendants()
+            .filter(|n| n.has_tag_name((DS_NS, "X509Certificate")))
+        {
+            let b64: String = cert
+                .text()
+                .unwrap_or("")
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            let der = STANDARD
+                .decode(&b64)
+                .map_err(|e| MetadataError::BadCertificate(e.to_string()))?;
+            // An X.509 certificate is a DER SEQUENCE; anything else is not one.
+            if der.len() < 64 || der[0] != 0x30 {
+                return Err(MetadataError::BadCertificate(
+                    "not a DER certificate".into(),
+                ));
+            }
+            if !certificates.contains(&b64) {
+                certificates.push(b64);
+            }
+        }
+    }
+    if certificates.is_empty() {
+        return Err(MetadataError::NoSigningCertificate);
+    }
+    let sso_url = idp
+        .children()
+        .filter(|c| c.has_tag_name((MD_NS, "SingleSignOnService")))
+        .find(|c| c.attribute("Binding") == Some(BINDING_REDIRECT))
+        .and_then(|c| c.attribute("Location"))
+        .map(|s| s.trim().to_string());
+    Ok(IdpConfig {
+        entity_id,
+        sso_url,
+        certificates,
+    })
+}
+
+/// Our SP metadata for one organization: what Okta (and pysaml2) read.
+pub fn sp_metadata_xml(org: &Org) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<md:EntityDescriptor xmlns:md="{MD_NS}" entityID="{entity}">
+  <md:SPSSODescriptor AuthnRequestsSigned="false" WantAssertionsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:NameIDFormat>{NAMEID_EMAIL}</md:NameIDFormat>
+    <md:NameIDFormat>{NAMEID_UNSPECIFIED}</md:NameIDFormat>
+    <md:AssertionConsumerService Binding="{BINDING_POST}" Location="{acs}" index="0" isDefault="true"/>
+  </md:SPSSODescriptor>
+</md:EntityDescriptor>
+"#,
+        entity = xml_escape(&org.entity_id()),
+        acs = xml_escape(&org.acs_url()),
+    )
+}
+
+/// Escapes text for an XML attribute or element.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus(case: &str) -> String {
+        let path = format!(
+            "{}/../../shared/corpora/ssoready-saml/{case}/metadata.xml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn okta_metadata_yields_entity_id_sso_url_and_certificate() {
+        let idp = parse_idp_metadata(&corpus("assertions/okta")).unwrap();
+        assert_eq!(idp.entity_id, "http://www.okta.com/exkdoocxa1VmjpXmX697");
+        assert!(
+            idp.sso_url.as_deref().unwrap_or("").starts_with("https://"),
+            "{:?}",
+            idp.sso_url
+        );
+        assert_eq!(idp.certificates.len(), 1);
+        assert!(idp.certificates[0].starts_with("MIIDqjCCApKgAwIBAgIGAY8W9FSqMA0G"));
+    }
+
+    #[test]
+    fn every_corpus_idp_metadata_with_a_certificate_parses() {
+        for case in ["adfs", "google", "jumpcloud", "keycloak", "okta", "ping"] {
+            let idp = parse_idp_metadata(&corpus(&format!("assertions/{case}")))
+                .unwrap_or_else(|e| panic!("{case}: {e}"));
+            assert!(!idp.certificates.is_empty(), "{case}");
+        }
+    }
+
+    #[test]
+    fn metadata_without_a_signing_certificate_is_refused() {
+        let xml = corpus("assertions/okta");
+        let start = xml.find("<md:KeyDescriptor").unwrap();
+        let end = xml.find("</md:KeyDescriptor>").unwrap() + "</md:KeyDescriptor>".len();
+        let stripped = format!("{}{}", &xml[..start], &xml[end..]);
+        assert_eq!(
+            parse_idp_metadata(&stripped),
+            Err(MetadataError::NoSigningCertificate)
+        );
+    }
+
+    #[test]
+    fn encryption_only_keys_are_not_signing_keys() {
+        let xml = corpus("assertions/okta").replace(r#"use="signing""#, r#"use="encryption""#);
+        assert_eq!(
+            parse_idp_metadata(&xml),
+            Err(MetadataError::NoSigningCertificate)
+        );
+    }
+
+    #[test]
+    fn metadata_with_a_dtd_is_refused() {
+        let xml = format!(
+            "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e \"boom\">]>{}",
+            corpus("assertions/okta").split_once("?>").unwrap().1
+        );
+        assert!(matches!(
+            parse_idp_metadata(&xml),
+            Err(MetadataError::Xml(_))
+        ));
+    }
+
+    #[test]
+    fn garbage_and_sp_metadata_are_not_idp_metadata() {
+        assert!(matches!(
+            parse_idp_metadata("not xml"),
+            Err(MetadataError::Xml(_))
+        ));
+        let sp = sp_metadata_xml(&Org::new("acme", "https://sso.example.com", 0));
+        assert_eq!(parse_idp_metadata(&sp), Err(MetadataError::NoIdp));
+    }
+
+    #[test]
+    fn sp_metadata_names_the_org_entity_id_and_acs() {
+        let org = Org::new("acme", "https://sso.example.com", 0);
+        let xml = sp_metadata_xml(&org);
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let root = doc.root_element();
+        assert_eq!(
+            root.attribute("entityID"),
+            Some("https://sso.example.com/orgs/acme/saml/metadata")
+        );
+        let acs = doc
+            .descendants()
+            .find(|n| n.has_tag_name((MD_NS, "AssertionConsumerService")))
+            .unwrap();
+        assert_eq!(
+            acs.attribute("Location"),
+            Some("https://sso.example.com/orgs/acme/saml/acs")
+        );
+        assert_eq!(acs.attribute("Binding"), Some(BINDING_POST));
+    }
+
+    #[test]
+    fn xml_escape_neutralises_markup() {
+        assert_eq!(xml_escape(r#"a"<b>&'"#), "a&quot;&lt;b&gt;&amp;&apos;");
+    }
+}

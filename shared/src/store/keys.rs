@@ -1,0 +1,80 @@
+//! Key layout of the single table. Every partition key starts with `ORG#{org}#` or is `ORG#{org}`,
+//! so no query can cross organizations. Org names are `[a-z0-9-]` (see `org::validate_org_name`)
+//! and ids are UUIDs, so `#` can only appear in the last, free-text component of a key.
+//!
+//! | item                | pk                              | sk                 | gsi1pk / gsi1sk                      | gsi2pk / gsi2sk |
+//! |---------------------|---------------------------------|--------------------|--------------------------------------|-----------------|
+//! | organization        | `ORG#{org}`                     | `ORG`              | `ORGS` / `{org}`                     |                 |
+//! | user                | `ORG#{org}`                     | `USER#{id}`        | `ORG#{org}#UN#{lower userName}` / id | `ORG#{org}#UEXT#{externalId}` / id |
+//! | userName claim      | `ORG#{org}`                     | `UN#{lower userName}` |                                   |                 |
+//! | group               | `ORG#{org}`                     | `GROUP#{id}`       | `ORG#{org}#GN#{lower displayName}` / id | `ORG#{org}#GEXT#{externalId}` / id |
+//! | membership          | `ORG#{org}#GROUP#{gid}`         | `MEMBER#{uid}`     | `ORG#{org}#MEMBEROF#{uid}` / gid     |                 |
+//! | session             | `ORG#{org}#SESSION#{hash}`      | `SESSION`          | `ORG#{org}#USESS#{uid}` / hash       |                 |
+//! | AuthnRequest ID     | `ORG#{org}#AUTHNREQ#{id}`       | `AUTHNREQ`         |                                      |                 |
+//! | seen assertion ID   | `ORG#{org}#ASSERTION#{id}`      | `ASSERTION`        |                                      |                 |
+//!
+//! Sessions and SAML IDs get partitions of their own so sign-in traffic spreads across partitions.
+
+pub const TTL_ATTR: &str = "expires_at";
+
+pub fn org_pk(org: &str) -> String {
+    format!("ORG#{org}")
+}
+pub const ORG_SK: &str = "ORG";
+pub const ORGS_INDEX_PK: &str = "ORGS";
+
+pub fn user_sk(id: &str) -> String {
+    format!("USER#{id}")
+}
+pub const USER_SK_PREFIX: &str = "USER#";
+
+/// Case-insensitive form of a userName (RFC 7643 §4.1.1: userName is caseExact=false).
+pub fn fold(name: &str) -> String {
+    name.to_lowercase()
+}
+pub fn user_name_claim_sk(user_name: &str) -> String {
+    format!("UN#{}", fold(user_name))
+}
+pub fn user_name_index_pk(org: &str, user_name: &str) -> String {
+    format!("ORG#{org}#UN#{}", fold(user_name))
+}
+pub fn user_external_index_pk(org: &str, external_id: &str) -> String {
+    format!("ORG#{org}#UEXT#{external_id}")
+}
+
+pub fn group_sk(id: &str) -> String {
+    format!("GROUP#{id}")
+}
+pub fn group_name_index_pk(org: &str, display_name: &str) -> String {
+    format!("ORG#{org}#GN#{}", fold(display_name))
+}
+pub fn group_external_index_pk(org: &str, external_id: &str) -> String {
+    format!("ORG#{org}#GEXT#{external_id}")
+}
+pub fn members_pk(org: &str, group_id: &str) -> String {
+    format!("ORG#{org}#GROUP#{group_id}")
+}
+pub fn member_sk(user_id: &str) -> String {
+    format!("MEMBER#{user_id}")
+}
+pub const MEMBER_SK_PREFIX: &str = "MEMBER#";
+pub fn member_of_index_pk(org: &str, user_id: &str) -> String {
+    format!("ORG#{org}#MEMBEROF#{user_id}")
+}
+
+pub fn session_pk(org: &str, token_hash: &str) -> String {
+    format!("ORG#{org}#SESSION#{token_hash}")
+}
+pub const SESSION_SK: &str = "SESSION";
+pub fn user_sessions_index_pk(org: &str, user_id: &str) -> String {
+    format!("ORG#{org}#USESS#{user_id}")
+}
+
+pub fn authn_request_pk(org: &str, id: &str) -> String {
+    format!("ORG#{org}#AUTHNREQ#{id}")
+}
+pub const AUTHN_REQUEST_SK: &str = "AUTHNREQ";
+pub fn assertion_pk(org: &str, id: &str) -> String {
+    format!("ORG#{org}#ASSERTION#{id}")
+}
+pub const ASSERTION_SK: &str = "ASSERTION";

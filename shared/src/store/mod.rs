@@ -1,0 +1,239 @@
+//! Storage, behind small traits by role. [`dynamo::DynamoStore`] implements all of them on one
+//! DynamoDB table (single-table design, docs/architecture.md); the conformance suite in
+//! `tests/integration/store_conformance.rs` is what every implementation must pass.
+//!
+//! Rules every implementation keeps:
+//! - every key is scoped by organization;
+//! - uniqueness (userName per org, case-insensitive) is enforced by the database in the same
+//!   transaction as the write, never by a read-then-write;
+//! - every mutable record carries a `version`; updates are conditional on it;
+//! - time-limited records carry `expires_at` (epoch seconds) and are treated as absent once
+//!   `expires_at <= now`, whether or not the database has deleted them yet.
+
+pub mod dynamo;
+mod keys;
+
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use crate::org::Org;
+
+pub use dynamo::DynamoStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} already exists")]
+    AlreadyExists(&'static str),
+    #[error("{attribute} is already taken in this organization")]
+    Uniqueness { attribute: &'static str },
+    #[error("the record changed since it was read (version conflict)")]
+    VersionConflict,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("the database is throttling requests")]
+    Throttled,
+    #[error("stored record is unreadable: {0}")]
+    Corrupt(String),
+    #[error("the paging cursor is invalid")]
+    BadCursor,
+    #[error("database request failed")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A provisioned user. `attributes` holds the rest of the SCIM resource (name, emails, enterprise
+/// extension...) as given, minus anything we must not keep (passwords).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub active: bool,
+    pub attributes: serde_json::Value,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: u64,
+}
+
+/// What a caller supplies to create a user; the store assigns id, timestamps and version.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewUser {
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub active: bool,
+    pub attributes: serde_json::Value,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: String,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: u64,
+}
+
+/// A signed-in browser or app session; keyed by the hash of its token.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub token_hash: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// One page of a listing, with an opaque cursor for the next page.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+pub trait OrgStore {
+    fn create_org(&self, org: &Org) -> impl Future<Output = StoreResult<()>> + Send;
+    fn get_org(&self, org: &str) -> impl Future<Output = StoreResult<Option<Org>>> + Send;
+    /// Writes `org` if the stored version is still `org.version`; returns the stored record
+    /// (version + 1).
+    fn update_org(&self, org: &Org) -> impl Future<Output = StoreResult<Org>> + Send;
+    fn list_orgs(&self) -> impl Future<Output = StoreResult<Vec<Org>>> + Send;
+}
+
+pub trait UserStore {
+    fn create_user(
+        &self,
+        org: &str,
+        user: NewUser,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<User>> + Send;
+    fn get_user(
+        &self,
+        org: &str,
+        id: &str,
+    ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// Case-insensitive lookup by userName.
+    fn find_user_by_user_name(
+        &self,
+        org: &str,
+        user_name: &str,
+    ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// Writes `user` if the stored version is still `user.version`; a userName change moves the
+    /// uniqueness claim in the same transaction.
+    fn update_user(
+        &self,
+        org: &str,
+        user: &User,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<User>> + Send;
+    /// Removes the user, their group memberships and their sessions.
+    fn delete_user(&self, org: &str, id: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    fn list_users(
+        &self,
+        org: &str,
+        cursor: Option<&str>,
+        limit: i32,
+    ) -> impl Future<Output = StoreResult<Page<User>>> + Send;
+}
+
+pub trait GroupStore {
+    fn create_group(
+        &self,
+        org: &str,
+        display_name: &str,
+        external_id: Option<&str>,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<Group>> + Send;
+    fn get_group(
+        &self,
+        org: &str,
+        id: &str,
+    ) -> impl Future<Output = StoreResult<Option<Group>>> + Send;
+    /// One item per membership: cost is O(members changed), whatever the group's size.
+    fn add_members(
+        &self,
+        org: &str,
+        group_id: &str,
+        user_ids: &[String],
+        now: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn remove_members(
+        &self,
+        org: &str,
+        group_id: &str,
+        user_ids: &[String],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn list_members(
+        &self,
+        org: &str,
+        group_id: &str,
+        cursor: Option<&str>,
+        limit: i32,
+    ) -> impl Future<Output = StoreResult<Page<String>>> + Send;
+    /// Ids of the groups a user belongs to.
+    fn groups_of_user(
+        &self,
+        org: &str,
+        user_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+}
+
+pub trait SessionStore {
+    fn create_session(
+        &self,
+        org: &str,
+        session: &Session,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// `None` if absent or expired at `now`.
+    fn get_session(
+        &self,
+        org: &str,
+        token_hash: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<Option<Session>>> + Send;
+    fn delete_session(
+        &self,
+        org: &str,
+        token_hash: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Deactivation revokes access at once: every session of the user goes.
+    fn delete_user_sessions(
+        &self,
+        org: &str,
+        user_id: &str,
+    ) -> impl Future<Output = StoreResult<usize>> + Send;
+}
+
+/// Single-use SAML identifiers.
+pub trait ReplayStore {
+    /// Remembers an AuthnRequest ID this SP issued, until `expires_at`.
+    fn remember_request_id(
+        &self,
+        org: &str,
+        id: &str,
+        expires_at: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// True exactly once per remembered, unexpired ID.
+    fn consume_request_id(
+        &self,
+        org: &str,
+        id: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// True if the assertion ID is new (and is now recorded until `expires_at`); false on replay.
+    fn record_assertion_id(
+        &self,
+        org: &str,
+        id: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// Everything the handlers need, in one bound.
+pub trait Store:
+    OrgStore + UserStore + GroupStore + SessionStore + ReplayStore + Send + Sync
+{
+}
+impl<T: OrgStore + UserStore + GroupStore + SessionStore + ReplayStore + Send + Sync> Store for T {}

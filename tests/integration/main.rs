@@ -1,0 +1,11 @@
+//! Integration tests: the real AWS SDK against a DynamoDB-API server on 127.0.0.1 (moto, started by
+//! `infra/test`), handlers fed the API Gateway HTTP API event JSON Lambda receives, and the real
+//! `ssoctl` binary. One test binary on purpose: builds are heavy on 2 cores.
+
+mod support;
+
+mod cli;
+mod handlers;
+mod local_stack;
+mod routes;
+mod store_conformance;

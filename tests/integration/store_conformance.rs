@@ -1,0 +1,449 @@
+//! The store conformance suite: what every implementation of the store traits must do. Each check
+//! is generic over the store; the `#[tokio::test]`s at the bottom run it against DynamoDB's API.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use shared::org::Org;
+use shared::store::*;
+
+use crate::support::{store, unique_org};
+
+fn new_user(name: &str) -> NewUser {
+    NewUser {
+        user_name: name.into(),
+        external_id: Some(format!("ext-{name}")),
+        active: true,
+        attributes: json!({ "displayName": name }),
+    }
+}
+
+async fn org<S: Store>(s: &S, prefix: &str) -> String {
+    let name = unique_org(prefix);
+    s.create_org(&Org::new(&name, "https://sso.example.com", 1_000))
+        .await
+        .unwrap();
+    name
+}
+
+pub async fn orgs_are_created_once_and_updated_only_at_their_current_version<S: Store>(s: &S) {
+    let name = unique_org("orgs");
+    let org = Org::new(&name, "https://sso.example.com", 1_000);
+    s.create_org(&org).await.unwrap();
+    assert!(matches!(
+        s.create_org(&org).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    let stored = s.get_org(&name).await.unwrap().unwrap();
+    assert_eq!(stored, org);
+
+    let mut changed = stored.clone();
+    changed.default_app_url = Some("https://app.example.com".into());
+    let v1 = s.update_org(&changed).await.unwrap();
+    assert_eq!(v1.version, stored.version + 1);
+    // A writer still holding the old version loses, and nothing of its write lands.
+    let mut stale = stored.clone();
+    stale.allow_idp_initiated = false;
+    assert!(matches!(
+        s.update_org(&stale).await,
+        Err(StoreError::VersionConflict)
+    ));
+    assert_eq!(s.get_org(&name).await.unwrap().unwrap(), v1);
+
+    let mut ghost = Org::new(&unique_org("ghost"), "https://x.example.com", 0);
+    ghost.version = 0;
+    assert!(matches!(
+        s.update_org(&ghost).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(s.list_orgs().await.unwrap().iter().any(|o| o.org == name));
+}
+
+pub async fn users_are_found_by_id_and_case_insensitive_user_name_within_their_org_only<
+    S: Store,
+>(
+    s: &S,
+) {
+    let a = org(s, "users-a").await;
+    let b = org(s, "users-b").await;
+    let u = s
+        .create_user(&a, new_user("Ada@Example.com"), 2_000)
+        .await
+        .unwrap();
+    assert_eq!(u.version, 1);
+    assert_eq!(s.get_user(&a, &u.id).await.unwrap().unwrap(), u);
+    assert_eq!(
+        s.find_user_by_user_name(&a, "ada@example.COM")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        u.id
+    );
+    // Nothing of org a is visible from org b.
+    assert_eq!(s.get_user(&b, &u.id).await.unwrap(), None);
+    assert_eq!(
+        s.find_user_by_user_name(&b, "ada@example.com")
+            .await
+            .unwrap(),
+        None
+    );
+    // The same userName is free in another org.
+    s.create_user(&b, new_user("ada@example.com"), 2_000)
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.create_user(&a, new_user("ADA@example.com"), 2_000).await,
+        Err(StoreError::Uniqueness {
+            attribute: "userName"
+        })
+    ));
+}
+
+pub async fn user_updates_need_the_current_version_and_renames_move_the_user_name_claim<
+    S: Store,
+>(
+    s: &S,
+) {
+    let o = org(s, "upd").await;
+    let u = s
+        .create_user(&o, new_user("old@example.com"), 10)
+        .await
+        .unwrap();
+    let other = s
+        .create_user(&o, new_user("taken@example.com"), 10)
+        .await
+        .unwrap();
+
+    let mut renamed = u.clone();
+    renamed.user_name = "new@example.com".into();
+    let v2 = s.update_user(&o, &renamed, 20).await.unwrap();
+    assert_eq!((v2.version, v2.updated_at, v2.created_at), (2, 20, 10));
+    assert_eq!(
+        s.find_user_by_user_name(&o, "new@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        u.id
+    );
+    // The old name is free again; the new one is taken.
+    s.create_user(&o, new_user("old@example.com"), 30)
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.create_user(&o, new_user("NEW@example.com"), 30).await,
+        Err(StoreError::Uniqueness { .. })
+    ));
+
+    // Stale version: refused, nothing written.
+    let mut stale = u.clone();
+    stale.active = false;
+    assert!(matches!(
+        s.update_user(&o, &stale, 40).await,
+        Err(StoreError::VersionConflict)
+    ));
+    assert!(s.get_user(&o, &u.id).await.unwrap().unwrap().active);
+
+    // Renaming onto a taken name: refused, nothing written.
+    let mut clash = v2.clone();
+    clash.user_name = other.user_name.clone();
+    assert!(matches!(
+        s.update_user(&o, &clash, 50).await,
+        Err(StoreError::Uniqueness { .. })
+    ));
+    assert_eq!(
+        s.get_user(&o, &u.id).await.unwrap().unwrap().user_name,
+        "new@example.com"
+    );
+}
+
+pub async fn of_twenty_concurrent_creates_of_one_user_name_exactly_one_wins<S: Store + 'static>(
+    s: Arc<S>,
+) {
+    let o = org(&*s, "race").await;
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let s = s.clone();
+            let o = o.clone();
+            // Case variants of one name: the claim is case-insensitive.
+            let name = if i % 2 == 0 {
+                "Race@Example.com"
+            } else {
+                "race@example.com"
+            };
+            tokio::spawn(async move { s.create_user(&o, new_user(name), 1).await })
+        })
+        .collect();
+    let mut wins = 0;
+    let mut uniqueness = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => wins += 1,
+            Err(StoreError::Uniqueness { .. }) => uniqueness += 1,
+            Err(e) => panic!("unexpected error: {e:?}"),
+        }
+    }
+    assert_eq!((wins, uniqueness), (1, 19));
+    let page = s.list_users(&o, None, 100).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+}
+
+pub async fn listing_users_walks_every_user_exactly_once<S: Store>(s: &S) {
+    let o = org(s, "list").await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        ids.push(
+            s.create_user(&o, new_user(&format!("u{i}@example.com")), 1)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = s.list_users(&o, cursor.as_deref(), 3).await.unwrap();
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items.into_iter().map(|u| u.id));
+        match page.next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    seen.sort();
+    ids.sort();
+    assert_eq!(seen, ids);
+    // A cursor from another org's listing is refused, not followed.
+    let other = org(s, "list-other").await;
+    let first = s.list_users(&o, None, 3).await.unwrap();
+    assert!(matches!(
+        s.list_users(&other, first.next.as_deref(), 3).await,
+        Err(StoreError::BadCursor)
+    ));
+    assert!(matches!(
+        s.list_users(&o, Some("not-a-cursor!"), 3).await,
+        Err(StoreError::BadCursor)
+    ));
+}
+
+pub async fn expired_records_are_never_returned_even_before_the_ttl_sweeper_runs<S: Store>(s: &S) {
+    let o = org(s, "ttl").await;
+    let u = s
+        .create_user(&o, new_user("ttl@example.com"), 1)
+        .await
+        .unwrap();
+    let now = 1_000_000;
+    let live = Session {
+        token_hash: "h-live".into(),
+        user_id: u.id.clone(),
+        created_at: now,
+        expires_at: now + 86_400,
+    };
+    let dead = Session {
+        token_hash: "h-dead".into(),
+        user_id: u.id.clone(),
+        created_at: now - 90_000,
+        expires_at: now - 3_600,
+    };
+    s.create_session(&o, &live).await.unwrap();
+    s.create_session(&o, &dead).await.unwrap();
+    assert_eq!(
+        s.get_session(&o, "h-live", now).await.unwrap(),
+        Some(live.clone())
+    );
+    assert_eq!(s.get_session(&o, "h-dead", now).await.unwrap(), None);
+    // The same live session is expired once the clock passes its expiry.
+    assert_eq!(
+        s.get_session(&o, "h-live", now + 86_400).await.unwrap(),
+        None
+    );
+
+    // AuthnRequest IDs: single use, and only while live.
+    s.remember_request_id(&o, "req-1", now + 600).await.unwrap();
+    assert!(s.consume_request_id(&o, "req-1", now).await.unwrap());
+    assert!(!s.consume_request_id(&o, "req-1", now).await.unwrap());
+    s.remember_request_id(&o, "req-2", now + 600).await.unwrap();
+    assert!(!s.consume_request_id(&o, "req-2", now + 600).await.unwrap());
+    assert!(!s.consume_request_id(&o, "never-issued", now).await.unwrap());
+
+    // Assertion IDs: a replay within validity is refused; after expiry the ID is free again.
+    assert!(s
+        .record_assertion_id(&o, "a-1", now + 300, now)
+        .await
+        .unwrap());
+    assert!(!s
+        .record_assertion_id(&o, "a-1", now + 300, now + 10)
+        .await
+        .unwrap());
+    assert!(s
+        .record_assertion_id(&o, "a-1", now + 900, now + 300)
+        .await
+        .unwrap());
+}
+
+pub async fn memberships_are_items_of_their_own_and_only_join_users_of_the_org<S: Store>(s: &S) {
+    let o = org(s, "groups").await;
+    let other = org(s, "groups-other").await;
+    let g = s
+        .create_group(&o, "Engineering", Some("okta-g1"), 1)
+        .await
+        .unwrap();
+    let users: Vec<String> = {
+        let mut v = Vec::new();
+        for i in 0..3 {
+            v.push(
+                s.create_user(&o, new_user(&format!("m{i}@example.com")), 1)
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        v
+    };
+    s.add_members(&o, &g.id, &users, 2).await.unwrap();
+    let page = s.list_members(&o, &g.id, None, 100).await.unwrap();
+    let mut members = page.items.clone();
+    members.sort();
+    let mut expected = users.clone();
+    expected.sort();
+    assert_eq!(members, expected);
+    assert_eq!(
+        s.groups_of_user(&o, &users[0]).await.unwrap(),
+        vec![g.id.clone()]
+    );
+
+    // A user of another org (or no user at all) cannot be added, and nothing is written.
+    let stranger = s
+        .create_user(&other, new_user("stranger@example.com"), 1)
+        .await
+        .unwrap();
+    let attempt = vec![stranger.id.clone()];
+    assert!(matches!(
+        s.add_members(&o, &g.id, &attempt, 3).await,
+        Err(StoreError::NotFound("user"))
+    ));
+    assert!(s.groups_of_user(&o, &stranger.id).await.unwrap().is_empty());
+    assert!(matches!(
+        s.add_members(&o, "no-such-group", &users, 3).await,
+        Err(StoreError::NotFound("group"))
+    ));
+
+    s.remove_members(&o, &g.id, &users[..1]).await.unwrap();
+    assert_eq!(
+        s.list_members(&o, &g.id, None, 100)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        2
+    );
+    assert!(s.groups_of_user(&o, &users[0]).await.unwrap().is_empty());
+}
+
+pub async fn deleting_a_user_removes_their_memberships_and_sessions<S: Store>(s: &S) {
+    let o = org(s, "del").await;
+    let u = s
+        .create_user(&o, new_user("gone@example.com"), 1)
+        .await
+        .unwrap();
+    let g = s.create_group(&o, "G", None, 1).await.unwrap();
+    s.add_members(&o, &g.id, std::slice::from_ref(&u.id), 1)
+        .await
+        .unwrap();
+    let sess = Session {
+        token_hash: "del-h".into(),
+        user_id: u.id.clone(),
+        created_at: 1,
+        expires_at: i64::MAX / 2,
+    };
+    s.create_session(&o, &sess).await.unwrap();
+
+    s.delete_user(&o, &u.id).await.unwrap();
+    assert_eq!(s.get_user(&o, &u.id).await.unwrap(), None);
+    assert!(s
+        .list_members(&o, &g.id, None, 10)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert_eq!(s.get_session(&o, "del-h", 2).await.unwrap(), None);
+    // The userName is free again.
+    s.create_user(&o, new_user("gone@example.com"), 2)
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.delete_user(&o, &u.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub async fn deactivation_can_drop_every_session_of_a_user<S: Store>(s: &S) {
+    let o = org(s, "sess").await;
+    let u = s
+        .create_user(&o, new_user("s@example.com"), 1)
+        .await
+        .unwrap();
+    for i in 0..3 {
+        let sess = Session {
+            token_hash: format!("s-{i}"),
+            user_id: u.id.clone(),
+            created_at: 1,
+            expires_at: i64::MAX / 2,
+        };
+        s.create_session(&o, &sess).await.unwrap();
+    }
+    assert_eq!(s.delete_user_sessions(&o, &u.id).await.unwrap(), 3);
+    for i in 0..3 {
+        assert_eq!(s.get_session(&o, &format!("s-{i}"), 2).await.unwrap(), None);
+    }
+}
+
+// ---- against the DynamoDB API ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn dynamo_orgs_are_created_once_and_updated_only_at_their_current_version() {
+    orgs_are_created_once_and_updated_only_at_their_current_version(&store().await).await;
+}
+
+#[tokio::test]
+async fn dynamo_users_are_found_by_id_and_case_insensitive_user_name_within_their_org_only() {
+    users_are_found_by_id_and_case_insensitive_user_name_within_their_org_only(&store().await)
+        .await;
+}
+
+#[tokio::test]
+async fn dynamo_user_updates_need_the_current_version_and_renames_move_the_user_name_claim() {
+    user_updates_need_the_current_version_and_renames_move_the_user_name_claim(&store().await)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamo_of_twenty_concurrent_creates_of_one_user_name_exactly_one_wins() {
+    of_twenty_concurrent_creates_of_one_user_name_exactly_one_wins(Arc::new(store().await)).await;
+}
+
+#[tokio::test]
+async fn dynamo_listing_users_walks_every_user_exactly_once() {
+    listing_users_walks_every_user_exactly_once(&store().await).await;
+}
+
+#[tokio::test]
+async fn dynamo_expired_records_are_never_returned_even_before_the_ttl_sweeper_runs() {
+    expired_records_are_never_returned_even_before_the_ttl_sweeper_runs(&store().await).await;
+}
+
+#[tokio::test]
+async fn dynamo_memberships_are_items_of_their_own_and_only_join_users_of_the_org() {
+    memberships_are_items_of_their_own_and_only_join_users_of_the_org(&store().await).await;
+}
+
+#[tokio::test]
+async fn dynamo_deleting_a_user_removes_their_memberships_and_sessions() {
+    deleting_a_user_removes_their_memberships_and_sessions(&store().await).await;
+}
+
+#[tokio::test]
+async fn dynamo_deactivation_can_drop_every_session_of_a_user() {
+    deactivation_can_drop_every_session_of_a_user(&store().await).await;
+}

@@ -1,0 +1,125 @@
+//! Shared fixtures: a table created from template.yaml, unique org names, API Gateway events.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use shared::store::DynamoStore;
+use shared::{App, Config};
+use ssoctl::template::{self, Template};
+
+/// The table every test shares; each test works in organizations of its own.
+pub fn table_name() -> String {
+    format!("sso-test-{}", std::process::id())
+}
+
+pub fn require_local_dynamodb() {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    assert!(
+        endpoint.starts_with("http://127.0.0.1"),
+        "these tests need a DynamoDB-API server on 127.0.0.1: run them with `bash infra/test` (AWS_ENDPOINT_URL={endpoint:?})"
+    );
+}
+
+/// A store on the test table, creating the table from template.yaml if needed. A client per test:
+/// each `#[tokio::test]` has its own runtime, and SDK clients must not outlive theirs.
+pub async fn store() -> DynamoStore {
+    require_local_dynamodb();
+    let client = shared::app::dynamodb_client().await;
+    let def = Template::load(&template::default_path())
+        .unwrap()
+        .table()
+        .unwrap();
+    ssoctl::local::create_table(&client, &table_name(), &def)
+        .await
+        .unwrap();
+    DynamoStore::new(client, table_name())
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// An organization name no other test (or earlier run against the same server) uses.
+pub fn unique_org(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{prefix}-{}-{n}-{}",
+        std::process::id(),
+        &shared::tokens::random_hex(3)
+    )
+}
+
+pub fn config() -> Config {
+    Config::from_lookup(|k| match k {
+        "TABLE_NAME" => Some(table_name()),
+        _ => None,
+    })
+    .unwrap()
+}
+
+pub async fn app() -> App<DynamoStore> {
+    App::new(config(), store().await)
+}
+
+/// An API Gateway HTTP API (payload v2) event, as Lambda receives it, parsed by lambda_http.
+pub fn event(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> lambda_http::Request {
+    let (raw_path, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut hdrs = serde_json::Map::new();
+    let mut cookies = Vec::new();
+    for (k, v) in headers {
+        if k.eq_ignore_ascii_case("cookie") {
+            cookies.extend(
+                v.split("; ")
+                    .map(|c| serde_json::Value::String(c.to_string())),
+            );
+        } else {
+            hdrs.insert(k.to_lowercase(), serde_json::Value::String(v.to_string()));
+        }
+    }
+    hdrs.insert(
+        "host".into(),
+        "abc123.execute-api.us-east-1.amazonaws.com".into(),
+    );
+    let mut ev = serde_json::json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": raw_path,
+        "rawQueryString": query,
+        "headers": hdrs,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": { "method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "test" },
+            "requestId": "test-request",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "28/Nov/2026:13:00:00 +0000",
+            "timeEpoch": 1795870800000u64
+        },
+        "isBase64Encoded": false
+    });
+    if !cookies.is_empty() {
+        ev["cookies"] = serde_json::Value::Array(cookies);
+    }
+    if let Some(b) = body {
+        ev["body"] = serde_json::Value::String(b.to_string());
+    }
+    lambda_http::request::from_str(&ev.to_string()).expect("valid API Gateway event")
+}
+
+pub fn body_text(resp: &lambda_http::Response<lambda_http::Body>) -> String {
+    match resp.body() {
+        lambda_http::Body::Text(t) => t.clone(),
+        lambda_http::Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    }
+}
+
+pub fn body_json(resp: &lambda_http::Response<lambda_http::Body>) -> serde_json::Value {
+    serde_json::from_str(&body_text(resp))
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", body_text(resp)))
+}
