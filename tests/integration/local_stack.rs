@@ -35,15 +35,23 @@ async fn the_local_stack_serves_metadata_for_its_demo_org_and_the_cli_adds_a_sec
         .expect("start ssoctl local serve");
     let stderr = child.stderr.take().unwrap();
     let _guard = Killed(child);
-    let mut base = None;
-    for line in BufReader::new(stderr).lines() {
-        let line = line.unwrap();
-        if let Some(rest) = line.split("serving every route on ").nth(1) {
-            base = Some(rest.split_whitespace().next().unwrap().to_string());
-            break;
+    // Read stderr on a thread for the whole run: a closed pipe would kill the server mid-test.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("serving every route on ").nth(1) {
+                let _ = tx.send(
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
+            }
         }
-    }
-    let base = base.expect("the local stack printed its address");
+    });
+    let base = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the local stack printed its address");
 
     let resp = reqwest::get(format!("{base}/orgs/{demo}/saml/metadata"))
         .await

@@ -2,7 +2,7 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    shared::telemetry::init();
+    shared::telemetry::init_stderr();
     let cli = ssoctl::cli::Cli::parse();
     match ssoctl::cli::run(cli).await {
         Ok(Some(out)) => {

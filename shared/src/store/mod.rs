@@ -11,7 +11,7 @@
 //!   `expires_at <= now`, whether or not the database has deleted them yet.
 
 pub mod dynamo;
-mod keys;
+pub(crate) mod keys;
 
 use std::future::Future;
 

@@ -1,0 +1,347 @@
+//! The DynamoDB implementation of every store trait (key layout in `../keys.rs`): the shared
+//! plumbing here, one file per role beside it.
+
+mod groups;
+mod orgs;
+mod replay;
+mod sessions;
+mod users;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, TransactWriteItem, WriteRequest,
+};
+use aws_sdk_dynamodb::Client;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use super::keys::*;
+use super::*;
+
+pub(super) type Item = HashMap<String, AttributeValue>;
+
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub(super) async fn get(&self, pk: String, sk: &str) -> StoreResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(out.item)
+    }
+
+    /// Runs a transaction, retrying a few times when DynamoDB cancels it only because another
+    /// transaction touched the same items (`TransactionConflict`): the retry then meets the
+    /// winner's write and fails its condition properly. Returns the cancellation reason codes
+    /// when a condition failed.
+    pub(super) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TxError> {
+        let mut delay = Duration::from_millis(20);
+        for attempt in 0.. {
+            let res = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let err = match res {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            let codes: Vec<String> = match err.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c)) => c
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().unwrap_or("None").to_string())
+                    .collect(),
+                _ => return Err(TxError::Store(sdk(err))),
+            };
+            if codes.iter().any(|c| c == "ConditionalCheckFailed") {
+                return Err(TxError::Condition(codes));
+            }
+            let conflict = codes
+                .iter()
+                .any(|c| c == "TransactionConflict" || c == "ThrottlingError");
+            if !conflict || attempt >= 6 {
+                return Err(TxError::Store(if conflict {
+                    StoreError::Throttled
+                } else {
+                    sdk(err)
+                }));
+            }
+            tokio::time::sleep(delay).await;
+            delay *= 2;
+        }
+        unreachable!("the loop returns")
+    }
+
+    /// Queries one partition (of the table or of an index) page by page.
+    pub(super) async fn query_page(
+        &self,
+        index: Option<&str>,
+        pk_attr: &str,
+        pk: &str,
+        sk_prefix: Option<(&str, &str)>,
+        cursor: Option<&str>,
+        limit: Option<i32>,
+    ) -> StoreResult<(Vec<Item>, Option<String>)> {
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", s(pk));
+        let mut cond = format!("{pk_attr} = :pk");
+        if let Some((sk_attr, prefix)) = sk_prefix {
+            cond.push_str(&format!(" AND begins_with({sk_attr}, :prefix)"));
+            q = q.expression_attribute_values(":prefix", s(prefix));
+        }
+        q = q
+            .key_condition_expression(cond)
+            .set_index_name(index.map(str::to_string));
+        if index.is_none() {
+            q = q.consistent_read(true);
+        }
+        if let Some(l) = limit {
+            q = q.limit(l);
+        }
+        if let Some(c) = cursor {
+            let key = decode_cursor(c)?;
+            if key
+                .get(pk_attr)
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                != Some(pk)
+            {
+                return Err(StoreError::BadCursor);
+            }
+            q = q.set_exclusive_start_key(Some(key));
+        }
+        let out = q.send().await.map_err(sdk)?;
+        let next = out.last_evaluated_key().map(encode_cursor);
+        Ok((out.items.unwrap_or_default(), next))
+    }
+
+    /// All items of one partition, following pagination.
+    pub(super) async fn query_all(
+        &self,
+        index: Option<&str>,
+        pk_attr: &str,
+        pk: &str,
+        sk_prefix: Option<(&str, &str)>,
+    ) -> StoreResult<Vec<Item>> {
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let (items, next) = self
+                .query_page(index, pk_attr, pk, sk_prefix, cursor.as_deref(), None)
+                .await?;
+            all.extend(items);
+            match next {
+                Some(n) => cursor = Some(n),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Deletes keys in batches of 25, retrying unprocessed ones.
+    pub(super) async fn batch_delete(&self, keys: Vec<(String, String)>) -> StoreResult<()> {
+        for chunk in keys.chunks(25) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|(pk, sk)| {
+                    let del = DeleteRequest::builder()
+                        .key("pk", s(pk))
+                        .key("sk", s(sk))
+                        .build()
+                        .map_err(backend)?;
+                    Ok(WriteRequest::builder().delete_request(del).build())
+                })
+                .collect::<StoreResult<_>>()?;
+            let mut delay = Duration::from_millis(20);
+            while !requests.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(sdk)?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+                if !requests.is_empty() {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn put(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+        values: &[(&str, AttributeValue)],
+    ) -> StoreResult<TransactWriteItem> {
+        let mut p = Put::builder().table_name(&self.table).set_item(Some(item));
+        if let Some(c) = condition {
+            p = p.condition_expression(c);
+        }
+        for (k, v) in values {
+            p = p.expression_attribute_values(*k, v.clone());
+        }
+        Ok(TransactWriteItem::builder()
+            .put(p.build().map_err(backend)?)
+            .build())
+    }
+
+    pub(super) fn delete(
+        &self,
+        pk: String,
+        sk: String,
+        condition: Option<&str>,
+        values: &[(&str, AttributeValue)],
+    ) -> StoreResult<TransactWriteItem> {
+        let mut d = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk));
+        if let Some(c) = condition {
+            d = d.condition_expression(c);
+        }
+        for (k, v) in values {
+            d = d.expression_attribute_values(*k, v.clone());
+        }
+        Ok(TransactWriteItem::builder()
+            .delete(d.build().map_err(backend)?)
+            .build())
+    }
+
+    pub(super) fn exists_check(&self, pk: String, sk: String) -> StoreResult<TransactWriteItem> {
+        let c = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(backend)?;
+        Ok(TransactWriteItem::builder().condition_check(c).build())
+    }
+}
+
+pub(super) enum TxError {
+    /// A condition failed; the codes are in the order of the transaction's items.
+    Condition(Vec<String>),
+    Store(StoreError),
+}
+
+pub(super) fn failed(codes: &[String], index: usize) -> bool {
+    codes.get(index).map(String::as_str) == Some("ConditionalCheckFailed")
+}
+
+// ---- attribute helpers -------------------------------------------------------------------------
+
+pub(super) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+pub(super) fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub(super) fn get_s(item: &Item, k: &str) -> StoreResult<String> {
+    item.get(k)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .ok_or_else(|| StoreError::Corrupt(format!("missing string attribute {k}")))
+}
+pub(super) fn get_opt_s(item: &Item, k: &str) -> Option<String> {
+    item.get(k).and_then(|v| v.as_s().ok()).cloned()
+}
+pub(super) fn get_n<T: std::str::FromStr>(item: &Item, k: &str) -> StoreResult<T> {
+    item.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("missing number attribute {k}")))
+}
+pub(super) fn get_bool(item: &Item, k: &str) -> StoreResult<bool> {
+    item.get(k)
+        .and_then(|v| v.as_bool().ok())
+        .copied()
+        .ok_or_else(|| StoreError::Corrupt(format!("missing boolean attribute {k}")))
+}
+
+/// Time-limited records are absent once expired, whether or not DynamoDB's TTL sweeper has run.
+pub(super) fn live(item: Item, now: i64) -> Option<Item> {
+    match get_n::<i64>(&item, TTL_ATTR) {
+        Ok(exp) if exp <= now => None,
+        _ => Some(item),
+    }
+}
+
+pub(super) fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+/// Maps an SDK error, recognising throttling (after the SDK's own retries) so the HTTP layer can
+/// answer 429 with Retry-After.
+pub(super) fn sdk<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match e.code() {
+        Some(
+            "ProvisionedThroughputExceededException"
+            | "RequestLimitExceeded"
+            | "ThrottlingException",
+        ) => StoreError::Throttled,
+        _ => backend(e),
+    }
+}
+
+pub(super) fn encode_cursor(key: &Item) -> String {
+    let map: std::collections::BTreeMap<&str, &str> = key
+        .iter()
+        .filter_map(|(k, v)| v.as_s().ok().map(|v| (k.as_str(), v.as_str())))
+        .collect();
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&map).unwrap_or_default())
+}
+
+pub(super) fn decode_cursor(c: &str) -> StoreResult<Item> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(c)
+        .map_err(|_| StoreError::BadCursor)?;
+    let map: HashMap<String, String> =
+        serde_json::from_slice(&bytes).map_err(|_| StoreError::BadCursor)?;
+    Ok(map.into_iter().map(|(k, v)| (k, s(v))).collect())
+}

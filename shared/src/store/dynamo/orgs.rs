@@ -1,0 +1,79 @@
+//! Organizations.
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+
+use super::*;
+use crate::store::keys::*;
+use crate::store::*;
+
+fn org_item(org: &Org) -> StoreResult<Item> {
+    let mut item: Item =
+        serde_dynamo::to_item(org).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    item.insert("pk".into(), s(org_pk(&org.org)));
+    item.insert("sk".into(), s(ORG_SK));
+    item.insert("gsi1pk".into(), s(ORGS_INDEX_PK));
+    item.insert("gsi1sk".into(), s(&org.org));
+    Ok(item)
+}
+
+fn org_from(item: Item) -> StoreResult<Org> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl OrgStore for DynamoStore {
+    async fn create_org(&self, org: &Org) -> StoreResult<()> {
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(org_item(org)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
+                Err(StoreError::AlreadyExists("organization"))
+            }
+            Err(e) => Err(sdk(e)),
+        }
+    }
+
+    async fn get_org(&self, org: &str) -> StoreResult<Option<Org>> {
+        self.get(org_pk(org), ORG_SK)
+            .await?
+            .map(org_from)
+            .transpose()
+    }
+
+    async fn update_org(&self, org: &Org) -> StoreResult<Org> {
+        let mut next = org.clone();
+        next.version += 1;
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(org_item(&next)?))
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", n(org.version))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(next),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
+                match self.get_org(&org.org).await? {
+                    Some(_) => Err(StoreError::VersionConflict),
+                    None => Err(StoreError::NotFound("organization")),
+                }
+            }
+            Err(e) => Err(sdk(e)),
+        }
+    }
+
+    async fn list_orgs(&self) -> StoreResult<Vec<Org>> {
+        let items = self
+            .query_all(Some("gsi1"), "gsi1pk", ORGS_INDEX_PK, None)
+            .await?;
+        items.into_iter().map(org_from).collect()
+    }
+}

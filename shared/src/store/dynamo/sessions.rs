@@ -1,0 +1,86 @@
+//! Sessions, keyed by the hash of their token.
+
+use std::collections::HashMap;
+
+use super::*;
+use crate::store::keys::*;
+use crate::store::*;
+
+impl SessionStore for DynamoStore {
+    async fn create_session(&self, org: &str, session: &Session) -> StoreResult<()> {
+        let item = HashMap::from([
+            ("pk".to_string(), s(session_pk(org, &session.token_hash))),
+            ("sk".to_string(), s(SESSION_SK)),
+            (
+                "gsi1pk".to_string(),
+                s(user_sessions_index_pk(org, &session.user_id)),
+            ),
+            ("gsi1sk".to_string(), s(&session.token_hash)),
+            ("type".to_string(), s("session")),
+            ("token_hash".to_string(), s(&session.token_hash)),
+            ("user_id".to_string(), s(&session.user_id)),
+            ("created_at".to_string(), n(session.created_at)),
+            (TTL_ATTR.to_string(), n(session.expires_at)),
+        ]);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn get_session(
+        &self,
+        org: &str,
+        token_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<Session>> {
+        let Some(item) = self
+            .get(session_pk(org, token_hash), SESSION_SK)
+            .await?
+            .and_then(|i| live(i, now))
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Session {
+            token_hash: get_s(&item, "token_hash")?,
+            user_id: get_s(&item, "user_id")?,
+            created_at: get_n(&item, "created_at")?,
+            expires_at: get_n(&item, TTL_ATTR)?,
+        }))
+    }
+
+    async fn delete_session(&self, org: &str, token_hash: &str) -> StoreResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(session_pk(org, token_hash)))
+            .key("sk", s(SESSION_SK))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    async fn delete_user_sessions(&self, org: &str, user_id: &str) -> StoreResult<usize> {
+        let items = self
+            .query_all(
+                Some("gsi1"),
+                "gsi1pk",
+                &user_sessions_index_pk(org, user_id),
+                None,
+            )
+            .await?;
+        let keys = items
+            .iter()
+            .map(|i| Ok((get_s(i, "pk")?, SESSION_SK.to_string())))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let count = keys.len();
+        self.batch_delete(keys).await?;
+        Ok(count)
+    }
+}

@@ -1,0 +1,220 @@
+//! Users and their case-insensitive userName claims.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::*;
+use crate::store::keys::*;
+use crate::store::*;
+
+fn user_item(org: &str, u: &User) -> StoreResult<Item> {
+    let mut item: Item = HashMap::new();
+    item.insert("pk".into(), s(org_pk(org)));
+    item.insert("sk".into(), s(user_sk(&u.id)));
+    item.insert("gsi1pk".into(), s(user_name_index_pk(org, &u.user_name)));
+    item.insert("gsi1sk".into(), s(&u.id));
+    if let Some(ext) = &u.external_id {
+        item.insert("gsi2pk".into(), s(user_external_index_pk(org, ext)));
+        item.insert("gsi2sk".into(), s(&u.id));
+        item.insert("external_id".into(), s(ext));
+    }
+    item.insert("type".into(), s("user"));
+    item.insert("id".into(), s(&u.id));
+    item.insert("user_name".into(), s(&u.user_name));
+    item.insert("active".into(), AttributeValue::Bool(u.active));
+    item.insert(
+        "doc".into(),
+        s(serde_json::to_string(&u.attributes).map_err(|e| StoreError::Corrupt(e.to_string()))?),
+    );
+    item.insert("created_at".into(), n(u.created_at));
+    item.insert("updated_at".into(), n(u.updated_at));
+    item.insert("version".into(), n(u.version));
+    Ok(item)
+}
+
+fn user_from(item: &Item) -> StoreResult<User> {
+    Ok(User {
+        id: get_s(item, "id")?,
+        user_name: get_s(item, "user_name")?,
+        external_id: get_opt_s(item, "external_id"),
+        active: get_bool(item, "active")?,
+        attributes: serde_json::from_str(&get_s(item, "doc")?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        created_at: get_n(item, "created_at")?,
+        updated_at: get_n(item, "updated_at")?,
+        version: get_n(item, "version")?,
+    })
+}
+
+fn claim_item(org: &str, user_name: &str, user_id: &str) -> Item {
+    HashMap::from([
+        ("pk".to_string(), s(org_pk(org))),
+        ("sk".to_string(), s(user_name_claim_sk(user_name))),
+        ("type".to_string(), s("user_name_claim")),
+        ("user_id".to_string(), s(user_id)),
+    ])
+}
+
+impl UserStore for DynamoStore {
+    async fn create_user(&self, org: &str, new: NewUser, now: i64) -> StoreResult<User> {
+        let user = User {
+            id: uuid::Uuid::new_v4().to_string(),
+            user_name: new.user_name,
+            external_id: new.external_id,
+            active: new.active,
+            attributes: new.attributes,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        // The user item and the userName claim are written together, each only if absent: two
+        // concurrent creates of the same userName cannot both succeed.
+        let items = vec![
+            self.put(
+                user_item(org, &user)?,
+                Some("attribute_not_exists(pk)"),
+                &[],
+            )?,
+            self.put(
+                claim_item(org, &user.user_name, &user.id),
+                Some("attribute_not_exists(pk)"),
+                &[],
+            )?,
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(user),
+            Err(TxError::Condition(codes)) if failed(&codes, 1) => Err(StoreError::Uniqueness {
+                attribute: "userName",
+            }),
+            Err(TxError::Condition(_)) => Err(StoreError::AlreadyExists("user")),
+            Err(TxError::Store(e)) => Err(e),
+        }
+    }
+
+    async fn get_user(&self, org: &str, id: &str) -> StoreResult<Option<User>> {
+        self.get(org_pk(org), &user_sk(id))
+            .await?
+            .as_ref()
+            .map(user_from)
+            .transpose()
+    }
+
+    async fn find_user_by_user_name(
+        &self,
+        org: &str,
+        user_name: &str,
+    ) -> StoreResult<Option<User>> {
+        let (items, _) = self
+            .query_page(
+                Some("gsi1"),
+                "gsi1pk",
+                &user_name_index_pk(org, user_name),
+                None,
+                None,
+                Some(2),
+            )
+            .await?;
+        items.first().map(user_from).transpose()
+    }
+
+    async fn update_user(&self, org: &str, user: &User, now: i64) -> StoreResult<User> {
+        let stored = self
+            .get_user(org, &user.id)
+            .await?
+            .ok_or(StoreError::NotFound("user"))?;
+        let mut next = user.clone();
+        next.version = user.version + 1;
+        next.updated_at = now;
+        next.created_at = stored.created_at;
+        let mut items = vec![self.put(
+            user_item(org, &next)?,
+            Some("version = :v"),
+            &[(":v", n(user.version))],
+        )?];
+        let renamed = fold(&stored.user_name) != fold(&next.user_name);
+        if renamed {
+            items.push(self.put(
+                claim_item(org, &next.user_name, &next.id),
+                Some("attribute_not_exists(pk)"),
+                &[],
+            )?);
+            items.push(self.delete(
+                org_pk(org),
+                user_name_claim_sk(&stored.user_name),
+                None,
+                &[],
+            )?);
+        }
+        match self.transact(items).await {
+            Ok(()) => Ok(next),
+            Err(TxError::Condition(codes)) if failed(&codes, 0) => Err(StoreError::VersionConflict),
+            Err(TxError::Condition(_)) => Err(StoreError::Uniqueness {
+                attribute: "userName",
+            }),
+            Err(TxError::Store(e)) => Err(e),
+        }
+    }
+
+    async fn delete_user(&self, org: &str, id: &str) -> StoreResult<()> {
+        let user = self
+            .get_user(org, id)
+            .await?
+            .ok_or(StoreError::NotFound("user"))?;
+        // The user and their userName claim go atomically; memberships and sessions follow. A
+        // crash in between leaves only dangling memberships, which readers skip (no such user).
+        let items = vec![
+            self.delete(
+                org_pk(org),
+                user_sk(id),
+                Some("version = :v"),
+                &[(":v", n(user.version))],
+            )?,
+            self.delete(org_pk(org), user_name_claim_sk(&user.user_name), None, &[])?,
+        ];
+        match self.transact(items).await {
+            Ok(()) => {}
+            Err(TxError::Condition(_)) => return Err(StoreError::VersionConflict),
+            Err(TxError::Store(e)) => return Err(e),
+        }
+        let groups = self.groups_of_user(org, id).await?;
+        let mut keys: Vec<(String, String)> = groups
+            .iter()
+            .map(|g| (members_pk(org, g), member_sk(id)))
+            .collect();
+        let sessions = self
+            .query_all(
+                Some("gsi1"),
+                "gsi1pk",
+                &user_sessions_index_pk(org, id),
+                None,
+            )
+            .await?;
+        for item in sessions {
+            keys.push((get_s(&item, "pk")?, SESSION_SK.to_string()));
+        }
+        self.batch_delete(keys).await
+    }
+
+    async fn list_users(
+        &self,
+        org: &str,
+        cursor: Option<&str>,
+        limit: i32,
+    ) -> StoreResult<Page<User>> {
+        let (items, next) = self
+            .query_page(
+                None,
+                "pk",
+                &org_pk(org),
+                Some(("sk", USER_SK_PREFIX)),
+                cursor,
+                Some(limit.max(1)),
+            )
+            .await?;
+        Ok(Page {
+            items: items.iter().map(user_from).collect::<StoreResult<_>>()?,
+            next,
+        })
+    }
+}
