@@ -5,6 +5,7 @@
 mod support;
 
 mod cli;
+mod events;
 mod handlers;
 mod local_stack;
 mod routes;
