@@ -117,6 +117,23 @@ impl<S: Store> App<S> {
             duration_ms = started.elapsed().as_millis() as u64,
             "request"
         );
+        if self.config.emit_metrics {
+            let line = crate::metrics::RequestMetrics {
+                function: function.map(Function::binary).unwrap_or("local"),
+                route: route_template,
+                method: req.method().as_str(),
+                status: response.status().as_u16(),
+                outcome,
+                org: org_name,
+                latency_ms: started.elapsed().as_millis() as u64,
+                timestamp_ms: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis())
+                    .unwrap_or(0),
+            }
+            .to_emf();
+            println!("{line}");
+        }
         Ok(response)
     }
 

@@ -13,6 +13,9 @@ pub struct Config {
     pub public_base_url: Option<String>,
     /// How long a warm Lambda may serve an organization's config from memory.
     pub org_cache_ttl: Duration,
+    /// Write CloudWatch EMF metric lines to stdout: on by default inside Lambda
+    /// (`AWS_LAMBDA_FUNCTION_NAME` is set), off elsewhere; `EMIT_METRICS=true|false` overrides.
+    pub emit_metrics: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,10 +54,16 @@ impl Config {
             })?),
             None => Duration::from_secs(30),
         };
+        let emit_metrics = match get("EMIT_METRICS").as_deref() {
+            Some("true" | "1") => true,
+            Some("false" | "0") => false,
+            _ => get("AWS_LAMBDA_FUNCTION_NAME").is_some(),
+        };
         Ok(Self {
             table_name,
             public_base_url,
             org_cache_ttl,
+            emit_metrics,
         })
     }
 }

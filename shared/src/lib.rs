@@ -8,6 +8,7 @@ pub mod app;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod org;
 pub mod routes;
 pub mod saml;
