@@ -1,0 +1,129 @@
+"""Cold-start measurement: exec a release bootstrap under a minimal Lambda Runtime API emulator.
+
+For each function: time from exec to the runtime's first `GET /invocation/next` (init: config
+load, AWS client construction), time to the first response (one real request against the local
+DynamoDB API), and peak RSS (VmHWM). Run by `infra/cold-start`; prints a table.
+"""
+import http.server
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+EVENTS = {
+    "saml-metadata": "saml-metadata-get.json",
+    "saml-login": "saml-login-get.json",
+    "saml-acs": "saml-acs-post.json",
+    "session": "session-get.json",
+    "scim-users": "scim-service-provider-config-get.json",
+    "scim-groups": "scim-groups-create.json",
+}
+
+
+class Emulator(http.server.BaseHTTPRequestHandler):
+    event = b"{}"
+    first_next = None
+    response_at = None
+    response_body = None
+    served = False
+    lock = threading.Lock()
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        if not self.path.endswith("/runtime/invocation/next"):
+            self.send_error(404)
+            return
+        cls = type(self)
+        with cls.lock:
+            if cls.first_next is None:
+                cls.first_next = time.perf_counter()
+            first = not cls.served
+            cls.served = True
+        if not first:
+            # Park the runtime's second poll until the process is killed.
+            time.sleep(30)
+            return
+        self.send_response(200)
+        self.send_header("Lambda-Runtime-Aws-Request-Id", "cold-start-1")
+        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 10_000))
+        self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:cold-start")
+        self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(cls.event)))
+        self.end_headers()
+        self.wfile.write(cls.event)
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        cls = type(self)
+        if "/response" in self.path or "/error" in self.path:
+            cls.response_at = time.perf_counter()
+            cls.response_body = body
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def measure(binary, event, env):
+    Emulator.event = event
+    Emulator.first_next = Emulator.response_at = Emulator.response_body = None
+    Emulator.served = False
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Emulator)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{server.server_address[1]}")
+    start = time.perf_counter()
+    proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = start + 10
+    while Emulator.response_at is None and time.perf_counter() < deadline and proc.poll() is None:
+        time.sleep(0.0005)
+    rss_kb = None
+    try:
+        with open(f"/proc/{proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    rss_kb = int(line.split()[1])
+    except OSError:
+        pass
+    proc.kill()
+    proc.wait()
+    server.shutdown()
+    server.server_close()
+    if Emulator.first_next is None or Emulator.response_at is None:
+        raise SystemExit(f"{binary}: no response from the runtime (exit {proc.returncode})")
+    status = json.loads(Emulator.response_body or b"{}").get("statusCode")
+    return (Emulator.first_next - start) * 1000, (Emulator.response_at - start) * 1000, rss_kb, status
+
+
+def main():
+    bin_dir, events_dir, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    base_env = {k: v for k, v in os.environ.items()}
+    base_env.update({
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "cold-start",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/cold-start",
+        "EMIT_METRICS": "true",
+    })
+    print(f"{'function':<14} {'size MB':>8} {'init ms (median/p90)':>22} {'first response ms':>18} {'peak RSS MB':>12} {'status':>7}")
+    for function, event_file in EVENTS.items():
+        binary = os.path.join(bin_dir, function)
+        with open(os.path.join(events_dir, event_file), "rb") as f:
+            event = f.read()
+        env = dict(base_env, AWS_LAMBDA_FUNCTION_NAME=function)
+        results = [measure(binary, event, env) for _ in range(runs)]
+        inits = sorted(r[0] for r in results)
+        firsts = sorted(r[1] for r in results)
+        rss = max(r[2] or 0 for r in results) / 1024
+        p90 = inits[min(len(inits) - 1, int(len(inits) * 0.9))]
+        size = os.path.getsize(binary) / 1e6
+        print(f"{function:<14} {size:>8.1f} {statistics.median(inits):>12.1f} / {p90:<7.1f} {statistics.median(firsts):>18.1f} {rss:>12.1f} {results[-1][3]!s:>7}")
+
+
+if __name__ == "__main__":
+    main()
