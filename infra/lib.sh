@@ -8,7 +8,7 @@ cache="${SSO_CACHE_DIR:-$HOME/.cache/okta-sso}"
 venv="$cache/venv"
 
 # Pinned so a fresh machine gets what was tested.
-PY_PACKAGES=("moto[server]==5.1.*" "cfn-lint==1.*")
+PY_PACKAGES=("moto[server]==5.1.*" "cfn-lint==1.*" "aws-sam-cli==1.*")
 
 ensure_venv() {
   if [ ! -x "$venv/bin/python" ]; then
@@ -16,7 +16,7 @@ ensure_venv() {
     mkdir -p "$cache"
     python3 -m venv "$venv"
   fi
-  if ! "$venv/bin/python" -c 'import moto, cfnlint' 2>/dev/null; then
+  if ! "$venv/bin/python" -c 'import moto, cfnlint, samcli' 2>/dev/null; then
     echo "infra: installing ${PY_PACKAGES[*]} from PyPI" >&2
     "$venv/bin/pip" install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
   fi
