@@ -26,11 +26,12 @@ free_port() {
   "$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start_moto PORT: starts moto's server on 127.0.0.1:PORT in the background, waits until it answers,
-# and stops it when the calling shell exits.
+# start_moto PORT: starts the local DynamoDB-API server (moto, one request at a time: see
+# infra/dynamodb_server.py) on 127.0.0.1:PORT in the background, waits until it answers, and stops
+# it when the calling shell exits.
 start_moto() {
   local port="$1"
-  "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$cache/moto-$port.log" 2>&1 &
+  "$venv/bin/python" "$root/infra/dynamodb_server.py" 127.0.0.1 "$port" >"$cache/moto-$port.log" 2>&1 &
   moto_pid=$!
   trap 'kill $moto_pid 2>/dev/null || true' EXIT
   for _ in $(seq 1 100); do
