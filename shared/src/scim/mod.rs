@@ -1,7 +1,9 @@
-//! SCIM 2.0 (RFC 7643 resources, RFC 7644 protocol). Discovery for now; Users and Groups arrive
-//! with the SCIM issue.
+//! SCIM 2.0 (RFC 7643 resources, RFC 7644 protocol): discovery, filter and PATCH-path grammars,
+//! resource mapping, PATCH application and list planning. docs/scim.md describes the behaviour.
 
 pub mod discovery;
+pub mod filter;
+pub mod path;
 
 pub const SCHEMA_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const SCHEMA_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
