@@ -57,7 +57,10 @@ pub enum Filter {
     Or(Box<Filter>, Box<Filter>),
     Not(Box<Filter>),
     /// `attr[filter]`: some element of the multi-valued `attr` matches `filter`.
-    ValuePath { path: AttrPath, filter: Box<Filter> },
+    ValuePath {
+        path: AttrPath,
+        filter: Box<Filter>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -154,7 +157,9 @@ pub fn parse_attr_path(word: &str) -> Result<AttrPath, String> {
         None => (rest, None),
     };
     let valid = |s: &str| {
-        s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '$')
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '$')
             && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$')
     };
@@ -360,7 +365,13 @@ fn values_at<'a>(resource: &'a Value, path: &AttrPath) -> Vec<&'a Value> {
 }
 
 fn compare(v: &Value, op: CompareOp, want: &CompValue, exact: bool) -> bool {
-    let fold = |s: &str| if exact { s.to_string() } else { s.to_lowercase() };
+    let fold = |s: &str| {
+        if exact {
+            s.to_string()
+        } else {
+            s.to_lowercase()
+        }
+    };
     let ord = match (v, want) {
         (Value::String(a), CompValue::Str(b)) => {
             let (a, b) = (fold(a), fold(b));
@@ -430,7 +441,9 @@ impl Filter {
                     sub: None,
                     ..path.clone()
                 };
-                values_at(resource, &plain).iter().any(|e| filter.matches(e))
+                values_at(resource, &plain)
+                    .iter()
+                    .any(|e| filter.matches(e))
             }
         }
     }

@@ -27,7 +27,9 @@ pub fn parse(input: &str) -> Result<PatchPath, String> {
     };
     if p.peek() == Some(&Tok::LBracket) {
         if path.attr.sub.is_some() {
-            return Err(format!("a value filter must follow an attribute in {input:?}"));
+            return Err(format!(
+                "a value filter must follow an attribute in {input:?}"
+            ));
         }
         p.next();
         path.filter = Some(p.or(true)?);
