@@ -57,7 +57,11 @@ impl GroupStore for DynamoStore {
             version: 1,
         };
         let items = vec![
-            self.put(group_item(org, &group), Some("attribute_not_exists(pk)"), &[])?,
+            self.put(
+                group_item(org, &group),
+                Some("attribute_not_exists(pk)"),
+                &[],
+            )?,
             self.counter_add(org, "GROUP", 1)?,
         ];
         match self.transact(items).await {
@@ -201,7 +205,12 @@ impl GroupStore for DynamoStore {
         // Memberships go after the group: a crash in between leaves only orphans that no reader
         // reaches (group lookups fail first), and a retried DELETE answers 404.
         let members = self
-            .query_all(None, "pk", &members_pk(org, id), Some(("sk", MEMBER_SK_PREFIX)))
+            .query_all(
+                None,
+                "pk",
+                &members_pk(org, id),
+                Some(("sk", MEMBER_SK_PREFIX)),
+            )
             .await?;
         self.batch_delete(
             members

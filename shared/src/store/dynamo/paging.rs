@@ -68,7 +68,10 @@ impl DynamoStore {
                 },
             };
             // A cursor is only ever our own key in this org's partition; refuse anything else.
-            if esk.as_ref().and_then(|k| k.get("pk")).and_then(|v| v.as_s().ok())
+            if esk
+                .as_ref()
+                .and_then(|k| k.get("pk"))
+                .and_then(|v| v.as_s().ok())
                 != Some(&org_pk(org))
             {
                 return Err(StoreError::BadCursor);
@@ -98,7 +101,10 @@ impl DynamoStore {
         }
         if let (Some(k), true) = (esk, items.len() == count) {
             let cursor = HashMap::from([
-                ("pk".to_string(), s(page_cursor_pk(org, kind, start + count))),
+                (
+                    "pk".to_string(),
+                    s(page_cursor_pk(org, kind, start + count)),
+                ),
                 ("sk".to_string(), s(PAGE_CURSOR_SK)),
                 ("type".to_string(), s("page_cursor")),
                 ("key".to_string(), s(encode_cursor(&k))),
@@ -158,7 +164,9 @@ impl DynamoStore {
         for chunk in keys.chunks(100) {
             let mut pending: Vec<Item> = chunk
                 .iter()
-                .map(|(pk, sk)| HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))]))
+                .map(|(pk, sk)| {
+                    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+                })
                 .collect();
             let mut delay = std::time::Duration::from_millis(20);
             while !pending.is_empty() {

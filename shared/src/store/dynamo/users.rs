@@ -260,11 +260,12 @@ impl UserStore for DynamoStore {
         let found = self
             .batch_get(unique.iter().map(|id| (org_pk(org), user_sk(id))).collect())
             .await?;
-        let found: std::collections::HashSet<String> = found
-            .iter()
-            .filter_map(|i| get_opt_s(i, "id"))
-            .collect();
-        Ok(unique.into_iter().filter(|id| !found.contains(id)).collect())
+        let found: std::collections::HashSet<String> =
+            found.iter().filter_map(|i| get_opt_s(i, "id")).collect();
+        Ok(unique
+            .into_iter()
+            .filter(|id| !found.contains(id))
+            .collect())
     }
 
     async fn reissue_user(
@@ -302,7 +303,11 @@ impl UserStore for DynamoStore {
                 &[(":v", n(old.version))],
             )?,
             self.put(retired, None, &[])?,
-            self.put(user_item(org, &user)?, Some("attribute_not_exists(pk)"), &[])?,
+            self.put(
+                user_item(org, &user)?,
+                Some("attribute_not_exists(pk)"),
+                &[],
+            )?,
         ];
         if fold(&old.user_name) == fold(&user.user_name) {
             // Same claim item: hand it over to the new id (it still belongs to the old one).
