@@ -85,6 +85,15 @@ pub(super) fn check_if_match(req: &Request, version: u64) -> Result<(), AppError
     }
 }
 
+/// Randomized, growing pause before re-trying a read-modify-write that lost a race, so that
+/// contending writers spread out instead of colliding again.
+pub(super) async fn backoff(attempt: usize) {
+    use rand::Rng;
+    let cap = 10u64 << attempt.min(5);
+    let ms = rand::rng().random_range(1..=cap);
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+}
+
 /// A resource response with its ETag and (on creation) Location.
 pub(super) fn resource(status: StatusCode, value: &Value, version: u64) -> Response<Body> {
     let mut resp = scim_json(status, value);

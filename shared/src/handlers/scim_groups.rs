@@ -18,7 +18,7 @@ use crate::scim::list::{self, Kind, Lookup, Plan};
 use crate::scim::{check_schemas, patch, ScimError, SCHEMA_GROUP};
 use crate::store::{Group, Store, StoreError};
 
-const ATTEMPTS: usize = 5;
+const ATTEMPTS: usize = 12;
 
 pub(super) async fn handle<S: Store>(
     app: &App<S>,
@@ -226,6 +226,7 @@ async fn save_group<S: Store>(
         match app.store.update_group(&ctx.org.org, &next, ctx.now).await {
             Ok(saved) => return Ok(saved),
             Err(StoreError::VersionConflict) if !has_if_match(req) && attempt < ATTEMPTS => {
+                super::scim::backoff(attempt).await;
                 g = load(app, ctx, &g.id).await?;
             }
             Err(StoreError::VersionConflict) if has_if_match(req) => {

@@ -17,7 +17,7 @@ use crate::store::{NewUser, Store, StoreError, User};
 
 /// Attempts at a read-modify-write that lost a race to another writer (without If-Match, the
 /// later request re-applies itself to the winner's result: no update is lost).
-const ATTEMPTS: usize = 5;
+const ATTEMPTS: usize = 12;
 
 pub(super) async fn handle<S: Store>(
     app: &App<S>,
@@ -212,7 +212,10 @@ async fn modify<S: Store>(
                 ))
             }
             Err(AppError::Store(StoreError::VersionConflict))
-                if !has_if_match(req) && attempt < ATTEMPTS => {}
+                if !has_if_match(req) && attempt < ATTEMPTS =>
+            {
+                super::scim::backoff(attempt).await
+            }
             Err(e) => return Err(e),
         }
     }
