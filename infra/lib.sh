@@ -30,7 +30,8 @@ free_port() {
 # and stops it when the calling shell exits.
 start_moto() {
   local port="$1"
-  "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$cache/moto-$port.log" 2>&1 &
+  # One request at a time: see infra/moto_serial.py (moto's transactions are not isolated).
+  "$venv/bin/python" "$root/infra/moto_serial.py" 127.0.0.1 "$port" >"$cache/moto-$port.log" 2>&1 &
   moto_pid=$!
   trap 'kill $moto_pid 2>/dev/null || true' EXIT
   for _ in $(seq 1 100); do
