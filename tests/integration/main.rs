@@ -7,6 +7,7 @@ mod support;
 mod cli;
 mod handlers;
 mod local_stack;
+mod okta_replay;
 mod routes;
 mod scim;
 mod store_conformance;
