@@ -29,6 +29,19 @@ fn group_item(org: &str, g: &Group) -> Item {
     item
 }
 
+fn member_item(org: &str, group_id: &str, uid: &str, now: i64) -> Item {
+    HashMap::from([
+        ("pk".to_string(), s(members_pk(org, group_id))),
+        ("sk".to_string(), s(member_sk(uid))),
+        ("gsi1pk".to_string(), s(member_of_index_pk(org, uid))),
+        ("gsi1sk".to_string(), s(group_id)),
+        ("type".to_string(), s("membership")),
+        ("user_id".to_string(), s(uid)),
+        ("group_id".to_string(), s(group_id)),
+        ("created_at".to_string(), n(now)),
+    ])
+}
+
 fn group_from(item: &Item) -> StoreResult<Group> {
     Ok(Group {
         id: get_s(item, "id")?,
@@ -92,17 +105,7 @@ impl GroupStore for DynamoStore {
             let mut items = vec![self.exists_check(org_pk(org), group_sk(group_id))?];
             for uid in chunk {
                 items.push(self.exists_check(org_pk(org), user_sk(uid))?);
-                let member = HashMap::from([
-                    ("pk".to_string(), s(members_pk(org, group_id))),
-                    ("sk".to_string(), s(member_sk(uid))),
-                    ("gsi1pk".to_string(), s(member_of_index_pk(org, uid))),
-                    ("gsi1sk".to_string(), s(group_id)),
-                    ("type".to_string(), s("membership")),
-                    ("user_id".to_string(), s(uid)),
-                    ("group_id".to_string(), s(group_id)),
-                    ("created_at".to_string(), n(now)),
-                ]);
-                items.push(self.put(member, None, &[])?);
+                items.push(self.put(member_item(org, group_id, uid, now), None, &[])?);
             }
             match self.transact(items).await {
                 Ok(()) => {}
@@ -268,5 +271,25 @@ impl GroupStore for DynamoStore {
             items: items.iter().map(group_from).collect::<StoreResult<_>>()?,
             total,
         })
+    }
+}
+
+impl DynamoStore {
+    /// Bulk load of membership items (benchmarks, migrations): unconditional BatchWriteItem, the
+    /// caller guarantees the group and users exist. Never used on a request path.
+    pub async fn bulk_import_members(
+        &self,
+        org: &str,
+        group_id: &str,
+        user_ids: &[String],
+        now: i64,
+    ) -> StoreResult<()> {
+        self.batch_put(
+            user_ids
+                .iter()
+                .map(|u| member_item(org, group_id, u, now))
+                .collect(),
+        )
+        .await
     }
 }

@@ -34,7 +34,9 @@ pub struct DynamoStore {
 }
 
 /// What this store asked of DynamoDB: for benchmarks and round-trip figures (docs/scim.md).
-/// `items_read` counts items a read examined (GetItem found, Query ScannedCount, BatchGet found).
+/// `items_read` counts items a read returned (GetItem found, Query Count, BatchGet found); no
+/// query here uses a filter expression, so that is also what DynamoDB examined. (moto's
+/// ScannedCount counts the whole partition, so it is not used.)
 #[derive(Debug, Default)]
 pub struct Stats {
     pub round_trips: AtomicU64,
@@ -181,7 +183,7 @@ impl DynamoStore {
             q = q.set_exclusive_start_key(Some(key));
         }
         let out = q.send().await.map_err(sdk)?;
-        self.stats.trip(out.scanned_count().max(0) as u64, 0);
+        self.stats.trip(out.count().max(0) as u64, 0);
         let next = out.last_evaluated_key().map(encode_cursor);
         Ok((out.items.unwrap_or_default(), next))
     }

@@ -92,22 +92,36 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(sdk)?;
-            self.stats.trip(out.scanned_count().max(0) as u64, 0);
+            self.stats.trip(out.count().max(0) as u64, 0);
             esk = out.last_evaluated_key.clone();
             items.extend(out.items.unwrap_or_default());
             if items.len() >= count || esk.is_none() {
                 break;
             }
         }
-        if let (Some(k), true) = (esk, items.len() == count) {
+        // Remember where the next page starts: after the last key served. Also at the end of the
+        // range, so the final (empty) page a client asks for costs a GetItem and an empty Query,
+        // not a skip-scan, and still sees users created after this page.
+        let last = items.last().map(|i| {
+            i.iter()
+                .filter(|(k, _)| *k == "pk" || *k == "sk")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Item>()
+        });
+        let next_key = match (esk, last) {
+            (Some(k), _) if items.len() == count => Some(s(encode_cursor(&k))),
+            (None, Some(l)) => Some(s(encode_cursor(&l))),
+            _ => None,
+        };
+        if let Some(key) = next_key {
             let cursor = HashMap::from([
                 (
                     "pk".to_string(),
-                    s(page_cursor_pk(org, kind, start + count)),
+                    s(page_cursor_pk(org, kind, start + items.len())),
                 ),
                 ("sk".to_string(), s(PAGE_CURSOR_SK)),
                 ("type".to_string(), s("page_cursor")),
-                ("key".to_string(), s(encode_cursor(&k))),
+                ("key".to_string(), key),
                 (TTL_ATTR.to_string(), n(now + CURSOR_TTL_SECS)),
             ]);
             self.client
@@ -141,7 +155,7 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(sdk)?;
-            self.stats.trip(out.scanned_count().max(0) as u64, 0);
+            self.stats.trip(out.count().max(0) as u64, 0);
             let items = out.items.unwrap_or_default();
             skipped += items.len();
             if skipped >= n {
@@ -200,5 +214,62 @@ impl DynamoStore {
             }
         }
         Ok(found)
+    }
+}
+
+impl DynamoStore {
+    /// BatchWriteItem puts, 25 per request, unprocessed ones retried. Unconditional: only for
+    /// bulk loads (benchmarks, migrations), never on a request path.
+    pub(super) async fn batch_put(&self, items: Vec<Item>) -> StoreResult<()> {
+        use aws_sdk_dynamodb::types::PutRequest;
+        for chunk in items.chunks(25) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|i| {
+                    let put = PutRequest::builder()
+                        .set_item(Some(i.clone()))
+                        .build()
+                        .map_err(backend)?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<StoreResult<_>>()?;
+            let mut delay = std::time::Duration::from_millis(20);
+            while !requests.is_empty() {
+                let len = requests.len() as u64;
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(sdk)?;
+                self.stats.trip(0, len);
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+                if !requests.is_empty() {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(1));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Raises (or lowers) a resource counter outside a transaction (bulk loads only).
+    pub(super) async fn bump_counter(&self, org: &str, kind: &str, delta: i64) -> StoreResult<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(org_pk(org)))
+            .key("sk", s(counter_sk(kind)))
+            .update_expression("ADD n :d")
+            .expression_attribute_values(":d", n(delta))
+            .send()
+            .await
+            .map_err(sdk)?;
+        self.stats.trip(0, 1);
+        Ok(())
     }
 }

@@ -348,3 +348,36 @@ impl UserStore for DynamoStore {
         Ok(user)
     }
 }
+
+impl DynamoStore {
+    /// Bulk load of users (benchmarks, migrations from another system): user and userName-claim
+    /// items by BatchWriteItem, the org's counter raised once. Unlike `create_user` nothing is
+    /// conditional: the caller guarantees unique, new userNames. Never used on a request path.
+    pub async fn bulk_import_users(
+        &self,
+        org: &str,
+        users: Vec<NewUser>,
+        now: i64,
+    ) -> StoreResult<Vec<String>> {
+        let mut items = Vec::with_capacity(users.len() * 2);
+        let mut ids = Vec::with_capacity(users.len());
+        for new in users {
+            let u = User {
+                id: uuid::Uuid::new_v4().to_string(),
+                user_name: new.user_name,
+                external_id: new.external_id,
+                active: new.active,
+                attributes: new.attributes,
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            };
+            items.push(user_item(org, &u)?);
+            items.push(claim_item(org, &u.user_name, &u.id));
+            ids.push(u.id);
+        }
+        self.batch_put(items).await?;
+        self.bump_counter(org, "USER", ids.len() as i64).await?;
+        Ok(ids)
+    }
+}
