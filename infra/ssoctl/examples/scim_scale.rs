@@ -341,7 +341,9 @@ async fn main() -> Result<(), Error> {
     round_trips(&format!("sso-bench-rt-{pid}")).await?;
     println!("\n## Okta-style walk, startIndex/count=100 (items read = items DynamoDB returned to a read; no query uses a filter expression, so that is what it examined)\n");
     println!("| paging | users | import s | pages | distinct users seen | totalResults | duplicates | round trips | items read | read/user | walk s | ms/page |\n|---|---|---|---|---|---|---|---|---|---|---|---|");
-    walk(&format!("sso-bench-walk-{pid}"), users, false).await?;
+    if users > 0 {
+        walk(&format!("sso-bench-walk-{pid}"), users, false).await?;
+    }
     if skip_users > 0 {
         walk(&format!("sso-bench-skip-{pid}"), skip_users, true).await?;
         walk(&format!("sso-bench-skipc-{pid}"), skip_users, false).await?;

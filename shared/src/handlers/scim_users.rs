@@ -180,7 +180,7 @@ async fn save<S: Store>(
         attributes: input.attributes,
         ..stored.clone()
     };
-    let saved = app.store.update_user(org, &next, ctx.now).await?;
+    let saved = app.store.replace_user(org, stored, &next, ctx.now).await?;
     if !saved.active {
         // Revocation must not wait for session expiry: done before we answer.
         app.store.delete_user_sessions(org, &saved.id).await?;

@@ -141,6 +141,16 @@ pub trait UserStore {
         user: &User,
         now: i64,
     ) -> impl Future<Output = StoreResult<User>> + Send;
+    /// Like `update_user` when the caller has just read `stored` (saves the read): writes `next`
+    /// if the stored version is still `next.version`, moving the userName claim from
+    /// `stored.user_name` if it changed.
+    fn replace_user(
+        &self,
+        org: &str,
+        stored: &User,
+        next: &User,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<User>> + Send;
     /// Removes the user, their group memberships and their sessions.
     fn delete_user(&self, org: &str, id: &str) -> impl Future<Output = StoreResult<()>> + Send;
     fn list_users(

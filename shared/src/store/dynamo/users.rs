@@ -124,6 +124,16 @@ impl UserStore for DynamoStore {
             .get_user(org, &user.id)
             .await?
             .ok_or(StoreError::NotFound("user"))?;
+        self.replace_user(org, &stored, user, now).await
+    }
+
+    async fn replace_user(
+        &self,
+        org: &str,
+        stored: &User,
+        user: &User,
+        now: i64,
+    ) -> StoreResult<User> {
         let mut next = user.clone();
         next.version = user.version + 1;
         next.updated_at = now;
