@@ -237,7 +237,8 @@ async fn save_group<S: Store>(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(AppError::Store(StoreError::VersionConflict))
+    // Still contended after every attempt: ask the client to retry later (Okta does).
+    Err(AppError::Store(StoreError::Throttled))
 }
 
 /// Member delta against the current list, for a full replacement.

@@ -219,7 +219,8 @@ async fn modify<S: Store>(
             Err(e) => return Err(e),
         }
     }
-    Err(AppError::Store(StoreError::VersionConflict))
+    // Still contended after every attempt: ask the client to retry later (Okta does).
+    Err(AppError::Store(StoreError::Throttled))
 }
 
 async fn replace<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
@@ -242,17 +243,24 @@ async fn patch_user<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) 
 }
 
 async fn delete<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
-    if has_if_match(req) {
-        let stored = app
-            .store
-            .get_user(&ctx.org.org, id)
-            .await?
-            .ok_or_else(|| not_found(id))?;
-        check_if_match(req, stored.version)?;
+    for attempt in 1..=ATTEMPTS {
+        if has_if_match(req) {
+            let stored = app
+                .store
+                .get_user(&ctx.org.org, id)
+                .await?
+                .ok_or_else(|| not_found(id))?;
+            check_if_match(req, stored.version)?;
+        }
+        // The store deletes at the version it reads; a concurrent update makes it retry here.
+        match app.store.delete_user(&ctx.org.org, id).await {
+            Ok(()) => return Ok((empty(StatusCode::NO_CONTENT), "deleted")),
+            Err(StoreError::NotFound(_)) => return Err(not_found(id)),
+            Err(StoreError::VersionConflict) if attempt < ATTEMPTS => {
+                super::scim::backoff(attempt).await
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
-    match app.store.delete_user(&ctx.org.org, id).await {
-        Ok(()) => Ok((empty(StatusCode::NO_CONTENT), "deleted")),
-        Err(StoreError::NotFound(_)) => Err(not_found(id)),
-        Err(e) => Err(e.into()),
-    }
+    Err(AppError::Store(StoreError::Throttled))
 }
