@@ -173,6 +173,17 @@ async fn okta_user_creation_answers_201_with_a_stable_id_and_never_the_password(
     assert_eq!(g.body["emails"][0]["value"], "ann@example.com");
     let stored = s.app.store.get_user(&s.org, &id).await.unwrap().unwrap();
     assert!(!stored.attributes.to_string().contains("1mz050nq"));
+    // Okta may also send plain application/json.
+    let body = okta_user("ann2@example.com").to_string();
+    let r = s
+        .call_with(
+            "POST",
+            "/Users",
+            Some(&body),
+            &[("content-type", "application/json")],
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
 }
 
 #[tokio::test]

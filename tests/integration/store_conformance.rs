@@ -604,6 +604,46 @@ pub async fn reissuing_a_user_retires_the_old_id_and_hands_over_the_user_name<S:
         .is_none());
 }
 
+pub async fn adding_more_members_than_one_transaction_holds_writes_every_one<S: Store>(s: &S) {
+    let o = org(s, "chunks").await;
+    let g = s.create_group(&o, "Big", None, 1).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..60 {
+        ids.push(
+            s.create_user(&o, new_user(&format!("c{i}@example.com")), 1)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    s.add_members(&o, &g.id, &ids, 2).await.unwrap();
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = s
+            .list_members(&o, &g.id, cursor.as_deref(), 25)
+            .await
+            .unwrap();
+        all.extend(page.items);
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    all.sort();
+    ids.sort();
+    assert_eq!(all, ids);
+    s.remove_members(&o, &g.id, &ids[..30]).await.unwrap();
+    assert_eq!(
+        s.list_members(&o, &g.id, None, 100)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        30
+    );
+}
+
 // ---- against the DynamoDB API ---------------------------------------------------------------------
 
 #[tokio::test]
@@ -675,4 +715,9 @@ async fn dynamo_missing_users_names_exactly_the_ids_that_are_not_users_of_the_or
 #[tokio::test]
 async fn dynamo_reissuing_a_user_retires_the_old_id_and_hands_over_the_user_name() {
     reissuing_a_user_retires_the_old_id_and_hands_over_the_user_name(&store().await).await;
+}
+
+#[tokio::test]
+async fn dynamo_adding_more_members_than_one_transaction_holds_writes_every_one() {
+    adding_more_members_than_one_transaction_holds_writes_every_one(&store().await).await;
 }
