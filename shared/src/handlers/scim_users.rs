@@ -71,19 +71,41 @@ async fn create<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
     let body = read_json(req)?;
     check_schemas(&body, SCHEMA_USER, EXTENSIONS)?;
     let input = user::from_scim(&body)?;
-    let u = app
+    let new = NewUser {
+        user_name: input.user_name,
+        external_id: input.external_id,
+        active: input.active,
+        attributes: input.attributes,
+    };
+    let u = match app
         .store
-        .create_user(
-            &ctx.org.org,
-            NewUser {
-                user_name: input.user_name,
-                external_id: input.external_id,
-                active: input.active,
-                attributes: input.attributes,
-            },
-            ctx.now,
-        )
-        .await?;
+        .create_user(&ctx.org.org, new.clone(), ctx.now)
+        .await
+    {
+        Ok(u) => u,
+        // `fresh` reactivation: Okta pushing a user whose userName belongs to a deactivated
+        // record gets a new user (new id); the old record is retired (docs/scim.md).
+        Err(StoreError::Uniqueness { .. }) if ctx.org.reactivation == Reactivation::Fresh => {
+            match app
+                .store
+                .find_user_by_user_name(&ctx.org.org, &new.user_name)
+                .await?
+            {
+                Some(old) if !old.active => {
+                    app.store
+                        .reissue_user(&ctx.org.org, &old, new, ctx.now)
+                        .await?
+                }
+                _ => {
+                    return Err(StoreError::Uniqueness {
+                        attribute: "userName",
+                    }
+                    .into())
+                }
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
     let v = user::to_scim(&u, Some(&[]), &ctx.org.scim_base_url());
     Ok((resource(StatusCode::CREATED, &v, u.version), "created"))
 }
