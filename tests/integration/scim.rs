@@ -359,6 +359,24 @@ async fn put_replaces_the_profile_and_extensions_round_trip() {
         .unwrap()
         .contains(&json!(ENTERPRISE)));
     assert_ne!(g["meta"]["version"], u["meta"]["version"]);
+    // A PUT may rename: the new userName is found, the old one is free again.
+    let mut renamed = g.clone();
+    renamed["userName"] = json!("franklin@example.com");
+    assert_eq!(
+        s.call("PUT", &format!("/Users/{id}"), Some(renamed))
+            .await
+            .status,
+        200
+    );
+    let f = s
+        .call(
+            "GET",
+            &filter_path("Users", r#"userName eq "franklin@example.com""#, ""),
+            None,
+        )
+        .await;
+    assert_eq!(f.body["Resources"][0]["id"], id);
+    s.create_user("frank@example.com").await;
 }
 
 #[tokio::test]

@@ -644,6 +644,40 @@ pub async fn adding_more_members_than_one_transaction_holds_writes_every_one<S: 
     );
 }
 
+pub async fn replacing_a_user_from_a_fresh_read_needs_that_version_and_moves_the_claim<S: Store>(
+    s: &S,
+) {
+    let o = org(s, "replace").await;
+    let stored = s
+        .create_user(&o, new_user("old@example.com"), 1)
+        .await
+        .unwrap();
+    let mut next = stored.clone();
+    next.user_name = "New@example.com".into();
+    let saved = s.replace_user(&o, &stored, &next, 2).await.unwrap();
+    assert_eq!((saved.version, saved.updated_at), (stored.version + 1, 2));
+    assert!(s
+        .find_user_by_user_name(&o, "old@example.com")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        s.find_user_by_user_name(&o, "new@EXAMPLE.com")
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(stored.id.clone())
+    );
+    // Replaying the same change from the stale read fails, and changes nothing.
+    let mut stale = stored.clone();
+    stale.active = false;
+    assert!(matches!(
+        s.replace_user(&o, &stored, &stale, 3).await,
+        Err(StoreError::VersionConflict)
+    ));
+    assert!(s.get_user(&o, &stored.id).await.unwrap().unwrap().active);
+}
+
 // ---- against the DynamoDB API ---------------------------------------------------------------------
 
 #[tokio::test]
@@ -720,4 +754,9 @@ async fn dynamo_reissuing_a_user_retires_the_old_id_and_hands_over_the_user_name
 #[tokio::test]
 async fn dynamo_adding_more_members_than_one_transaction_holds_writes_every_one() {
     adding_more_members_than_one_transaction_holds_writes_every_one(&store().await).await;
+}
+
+#[tokio::test]
+async fn dynamo_replacing_a_user_from_a_fresh_read_needs_that_version_and_moves_the_claim() {
+    replacing_a_user_from_a_fresh_read_needs_that_version_and_moves_the_claim(&store().await).await;
 }
