@@ -386,3 +386,35 @@ pub(super) fn decode_cursor(c: &str) -> StoreResult<Item> {
         serde_json::from_slice(&bytes).map_err(|_| StoreError::BadCursor)?;
     Ok(map.into_iter().map(|(k, v)| (k, s(v))).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+
+    fn service_error(code: &str) -> SdkError<GetItemError, ()> {
+        SdkError::service_error(
+            GetItemError::generic(ErrorMetadata::builder().code(code).build()),
+            (),
+        )
+    }
+
+    #[test]
+    fn dynamodb_throttling_becomes_throttled_which_clients_see_as_429() {
+        for code in [
+            "ProvisionedThroughputExceededException",
+            "RequestLimitExceeded",
+            "ThrottlingException",
+        ] {
+            assert!(
+                matches!(sdk(service_error(code)), StoreError::Throttled),
+                "{code}"
+            );
+        }
+        assert!(matches!(
+            sdk(service_error("ValidationException")),
+            StoreError::Backend(_)
+        ));
+    }
+}
