@@ -75,9 +75,16 @@ fn candidates(f: &Filter, kind: Kind) -> Option<Vec<Lookup>> {
     }
 }
 
+/// Most index lookups one filter may cost (an `or` of equalities).
+pub const MAX_LOOKUPS: usize = 50;
+
 pub fn plan(f: Option<&Filter>, kind: Kind) -> ScimResult<Plan> {
     let Some(f) = f else { return Ok(Plan::All) };
     match candidates(f, kind) {
+        Some(l) if l.len() > MAX_LOOKUPS => Err(ScimError::new(
+            "tooMany",
+            format!("the filter needs {} lookups; at most {MAX_LOOKUPS} are served", l.len()),
+        )),
         Some(l) => Ok(Plan::Lookups(l, f.clone())),
         None => Err(ScimError::new(
             "invalidFilter",
@@ -219,6 +226,20 @@ mod tests {
                 .scim_type,
             "invalidFilter"
         );
+    }
+
+    #[test]
+    fn an_or_of_too_many_lookups_is_refused_as_too_many() {
+        let f = (0..=MAX_LOOKUPS)
+            .map(|i| format!(r#"userName eq "u{i}""#))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        assert_eq!(plan_of(&f, Kind::User).unwrap_err().scim_type, "tooMany");
+        let ok = (0..MAX_LOOKUPS)
+            .map(|i| format!(r#"userName eq "u{i}""#))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        assert!(plan_of(&ok, Kind::User).is_ok());
     }
 
     #[test]
