@@ -166,10 +166,14 @@ async fn list_groups<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handle
                 .store
                 .list_groups_at(org, p.start_index, p.count, ctx.now)
                 .await?;
-            let mut rs = Vec::with_capacity(page.items.len());
-            for g in &page.items {
-                rs.push(render(app, ctx, g, members).await?);
-            }
+            // Unfiltered pages leave out `members`: 100 large groups would not fit in a Lambda
+            // response (6 MB); GET by id and filtered lookups have them.
+            let base = ctx.org.scim_base_url();
+            let rs = page
+                .items
+                .iter()
+                .map(|g| group::to_scim(g, None, &base))
+                .collect();
             list::response(rs, page.total, p.start_index)
         }
         Plan::Lookups(lookups, filter) => {

@@ -68,7 +68,9 @@ pub fn from_scim(body: &Value) -> ScimResult<GroupInput> {
     })
 }
 
-/// `members`: `None` when excluded (`excludedAttributes=members`).
+/// `members`: `None` when excluded (`excludedAttributes=members`). Each member is `{"value": id}`
+/// only: a 50,000-member group is then ≈ 2.4 MB of JSON, within Lambda's 6 MB response limit
+/// (with `$ref` and `type` it would not be).
 pub fn to_scim(g: &Group, members: Option<&[String]>, base: &str) -> Value {
     let mut v = json!({
         "schemas": [SCHEMA_GROUP],
@@ -86,10 +88,7 @@ pub fn to_scim(g: &Group, members: Option<&[String]>, base: &str) -> Value {
         v["externalId"] = json!(e);
     }
     if let Some(ms) = members {
-        v["members"] = ms
-            .iter()
-            .map(|id| json!({"value": id, "$ref": format!("{base}/Users/{id}"), "type": "User"}))
-            .collect();
+        v["members"] = ms.iter().map(|id| json!({ "value": id })).collect();
     }
     v
 }
