@@ -678,6 +678,53 @@ pub async fn replacing_a_user_from_a_fresh_read_needs_that_version_and_moves_the
     assert!(s.get_user(&o, &stored.id).await.unwrap().unwrap().active);
 }
 
+pub async fn a_walk_with_users_created_midway_repeats_no_user_and_misses_no_earlier_user<
+    S: Store,
+>(
+    s: &S,
+) {
+    let o = org(s, "midway").await;
+    let mut before = Vec::new();
+    for i in 0..9 {
+        before.push(
+            s.create_user(&o, new_user(&format!("w{i}@example.com")), 1)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let mut seen = Vec::new();
+    let mut start = 1;
+    let mut created = 0;
+    loop {
+        let page = s.list_users_at(&o, start, 3, 10).await.unwrap();
+        if page.items.is_empty() {
+            break;
+        }
+        start += page.items.len();
+        seen.extend(page.items.into_iter().map(|u| u.id));
+        // Okta's import runs while other provisioning goes on: users appear between pages.
+        if created < 6 {
+            for _ in 0..3 {
+                s.create_user(&o, new_user(&format!("late{created}@example.com")), 1)
+                    .await
+                    .unwrap();
+                created += 1;
+            }
+        }
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "no user twice");
+    for id in &before {
+        assert!(
+            seen.contains(id),
+            "every user that existed throughout is seen"
+        );
+    }
+}
+
 // ---- against the DynamoDB API ---------------------------------------------------------------------
 
 #[tokio::test]
@@ -759,4 +806,10 @@ async fn dynamo_adding_more_members_than_one_transaction_holds_writes_every_one(
 #[tokio::test]
 async fn dynamo_replacing_a_user_from_a_fresh_read_needs_that_version_and_moves_the_claim() {
     replacing_a_user_from_a_fresh_read_needs_that_version_and_moves_the_claim(&store().await).await;
+}
+
+#[tokio::test]
+async fn dynamo_a_walk_with_users_created_midway_repeats_no_user_and_misses_no_earlier_user() {
+    a_walk_with_users_created_midway_repeats_no_user_and_misses_no_earlier_user(&store().await)
+        .await;
 }
