@@ -626,6 +626,11 @@ async fn one_orgs_token_and_ids_reach_nothing_of_another_org() {
         (g.status, g.body["scimType"].as_str()),
         (400, Some("invalidValue"))
     );
+    let groups = b
+        .call("GET", "/Groups?startIndex=1&count=10", None)
+        .await
+        .body;
+    assert_eq!(groups["totalResults"], 0, "nothing written");
 }
 
 #[tokio::test]
