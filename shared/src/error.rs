@@ -32,10 +32,23 @@ pub enum AppError {
     /// A precondition of the organization's setup is missing (e.g. no IdP configured yet).
     #[error("{detail}")]
     NotConfigured { code: &'static str, detail: String },
+    /// `If-Match` named a version that is no longer current (RFC 7644 §3.14).
+    #[error("{0}")]
+    PreconditionFailed(String),
     #[error("not implemented yet: {0}")]
     NotImplemented(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<crate::scim::ScimError> for AppError {
+    fn from(e: crate::scim::ScimError) -> Self {
+        AppError::BadRequest {
+            code: e.scim_type,
+            scim_type: Some(e.scim_type),
+            detail: e.detail,
+        }
+    }
 }
 
 /// How a route wants its errors rendered.
@@ -66,6 +79,7 @@ impl AppError {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::NotConfigured { .. } => StatusCode::CONFLICT,
             AppError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::Store(e) => match e {
                 StoreError::AlreadyExists(_) | StoreError::Uniqueness { .. } => {
                     StatusCode::CONFLICT
@@ -92,6 +106,7 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::BadRequest { code, .. } | AppError::NotConfigured { code, .. } => code,
             AppError::NotImplemented(_) => "not_implemented",
+            AppError::PreconditionFailed(_) => "precondition_failed",
             AppError::Store(e) => match e {
                 StoreError::AlreadyExists(_) => "already_exists",
                 StoreError::Uniqueness { .. } => "uniqueness",

@@ -40,6 +40,19 @@ pub enum Reactivation {
     Fresh,
 }
 
+impl std::str::FromStr for Reactivation {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "restore" => Ok(Self::Restore),
+            "fresh" => Ok(Self::Fresh),
+            other => Err(format!(
+                "reactivation must be restore or fresh (got {other:?})"
+            )),
+        }
+    }
+}
+
 /// The customer's IdP, from its SAML metadata.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdpConfig {

@@ -186,3 +186,32 @@ async fn bad_input_fails_clearly_and_writes_nothing() {
     ]));
     assert_eq!(out["idp"]["signing_certificates"], 1);
 }
+
+#[tokio::test]
+async fn the_reactivation_policy_is_chosen_at_creation_and_defaults_to_restore() {
+    let s = store().await;
+    let fresh = unique_org("fresh");
+    let shown = json_of(&ssoctl(&[
+        "org",
+        "create",
+        &fresh,
+        "--reactivation",
+        "fresh",
+    ]));
+    assert_eq!(shown["reactivation"], "fresh");
+    let org = s.get_org(&fresh).await.unwrap().unwrap();
+    assert_eq!(org.reactivation, shared::org::Reactivation::Fresh);
+    let plain = unique_org("restore");
+    assert_eq!(
+        json_of(&ssoctl(&["org", "create", &plain]))["reactivation"],
+        "restore"
+    );
+    let err = failure(&ssoctl(&[
+        "org",
+        "create",
+        &unique_org("bad"),
+        "--reactivation",
+        "sometimes",
+    ]));
+    assert!(err.contains("restore or fresh"), "{err}");
+}

@@ -8,5 +8,7 @@ mod cli;
 mod events;
 mod handlers;
 mod local_stack;
+mod okta_replay;
 mod routes;
+mod scim;
 mod store_conformance;

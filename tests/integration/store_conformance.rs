@@ -399,6 +399,332 @@ pub async fn deactivation_can_drop_every_session_of_a_user<S: Store>(s: &S) {
     }
 }
 
+pub async fn offset_pages_walk_every_user_once_with_a_correct_total_even_without_a_cursor<
+    S: Store,
+>(
+    s: &S,
+) {
+    let o = org(s, "offset").await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        ids.push(
+            s.create_user(&o, new_user(&format!("p{i}@example.com")), 1)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    ids.sort();
+    let mut walked = Vec::new();
+    let mut start = 1;
+    loop {
+        let page = s.list_users_at(&o, start, 3, 10).await.unwrap();
+        assert_eq!(page.total, 7);
+        if page.items.is_empty() {
+            break;
+        }
+        start += page.items.len();
+        walked.extend(page.items.into_iter().map(|u| u.id));
+    }
+    assert_eq!(walked, ids, "key order, each user once");
+    // Pages asked for out of order (no cursor), or after the cursors expired, are the same.
+    let jump = s.list_users_at(&o, 5, 2, 10).await.unwrap();
+    assert_eq!(
+        jump.items.iter().map(|u| u.id.clone()).collect::<Vec<_>>(),
+        ids[4..6].to_vec()
+    );
+    let late = s.list_users_at(&o, 4, 3, 10 + 4 * 3600).await.unwrap();
+    assert_eq!(
+        late.items.iter().map(|u| u.id.clone()).collect::<Vec<_>>(),
+        ids[3..6].to_vec()
+    );
+    assert!(s
+        .list_users_at(&o, 8, 3, 10)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert!(s
+        .list_users_at(&o, 1, 0, 10)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    // Deleting keeps the total right.
+    s.delete_user(&o, &ids[0]).await.unwrap();
+    assert_eq!(s.list_users_at(&o, 1, 10, 10).await.unwrap().total, 6);
+}
+
+pub async fn groups_are_renamed_at_their_version_found_by_name_and_deleted_with_their_members<
+    S: Store,
+>(
+    s: &S,
+) {
+    let o = org(s, "grp").await;
+    let u = s
+        .create_user(&o, new_user("gm@example.com"), 1)
+        .await
+        .unwrap();
+    let g = s
+        .create_group(&o, "Sales", Some("okta-sales"), 1)
+        .await
+        .unwrap();
+    s.add_members(&o, &g.id, std::slice::from_ref(&u.id), 2)
+        .await
+        .unwrap();
+    let found = s.find_groups_by_display_name(&o, "SALES").await.unwrap();
+    assert_eq!(
+        found.iter().map(|g| g.id.clone()).collect::<Vec<_>>(),
+        vec![g.id.clone()]
+    );
+    assert_eq!(
+        s.find_groups_by_external_id(&o, "okta-sales")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Member changes do not bump the group's version: concurrent adds never conflict with it.
+    assert_eq!(
+        s.get_group(&o, &g.id).await.unwrap().unwrap().version,
+        g.version
+    );
+    let mut renamed = g.clone();
+    renamed.display_name = "Revenue".into();
+    let saved = s.update_group(&o, &renamed, 3).await.unwrap();
+    assert_eq!(saved.version, g.version + 1);
+    assert!(matches!(
+        s.update_group(&o, &renamed, 4).await,
+        Err(StoreError::VersionConflict)
+    ));
+    assert!(s
+        .find_groups_by_display_name(&o, "Sales")
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.get_groups(&o, &[g.id.clone(), "nope".into()])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(s.list_groups_at(&o, 1, 10, 5).await.unwrap().total, 1);
+    s.delete_group(&o, &g.id).await.unwrap();
+    assert!(s.get_group(&o, &g.id).await.unwrap().is_none());
+    assert!(s.groups_of_user(&o, &u.id).await.unwrap().is_empty());
+    assert!(s
+        .list_members(&o, &g.id, None, 10)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert_eq!(s.list_groups_at(&o, 1, 10, 5).await.unwrap().total, 0);
+    assert!(matches!(
+        s.delete_group(&o, &g.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+pub async fn missing_users_names_exactly_the_ids_that_are_not_users_of_the_org<S: Store>(s: &S) {
+    let o = org(s, "missing").await;
+    let other = org(s, "missing-other").await;
+    let a = s
+        .create_user(&o, new_user("a@example.com"), 1)
+        .await
+        .unwrap();
+    let b = s
+        .create_user(&other, new_user("b@example.com"), 1)
+        .await
+        .unwrap();
+    let ext = s
+        .find_users_by_external_id(&o, "ext-a@example.com")
+        .await
+        .unwrap();
+    assert_eq!(
+        ext.iter().map(|u| u.id.clone()).collect::<Vec<_>>(),
+        vec![a.id.clone()]
+    );
+    let missing = s
+        .missing_users(
+            &o,
+            &[a.id.clone(), b.id.clone(), "ghost".into(), a.id.clone()],
+        )
+        .await
+        .unwrap();
+    let mut want = vec![b.id.clone(), "ghost".to_string()];
+    want.sort();
+    assert_eq!(missing, want);
+}
+
+pub async fn reissuing_a_user_retires_the_old_id_and_hands_over_the_user_name<S: Store>(s: &S) {
+    let o = org(s, "reissue").await;
+    let old = s
+        .create_user(&o, new_user("r@example.com"), 1)
+        .await
+        .unwrap();
+    let g = s.create_group(&o, "G", None, 1).await.unwrap();
+    s.add_members(&o, &g.id, std::slice::from_ref(&old.id), 1)
+        .await
+        .unwrap();
+    let new = s
+        .reissue_user(&o, &old, new_user("R@example.com"), 2)
+        .await
+        .unwrap();
+    assert_ne!(new.id, old.id);
+    assert!(s.get_user(&o, &old.id).await.unwrap().is_none());
+    assert_eq!(
+        s.find_user_by_user_name(&o, "r@example.com")
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(new.id.clone())
+    );
+    assert!(s
+        .list_members(&o, &g.id, None, 10)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert_eq!(s.list_users_at(&o, 1, 10, 2).await.unwrap().total, 1);
+    // The userName is still unique: a second create fails, and the new user can be deleted.
+    assert!(matches!(
+        s.create_user(&o, new_user("r@example.com"), 3).await,
+        Err(StoreError::Uniqueness { .. })
+    ));
+    assert!(matches!(
+        s.reissue_user(&o, &old, new_user("r@example.com"), 3).await,
+        Err(StoreError::VersionConflict)
+    ));
+    s.delete_user(&o, &new.id).await.unwrap();
+    assert!(s
+        .find_user_by_user_name(&o, "r@example.com")
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn adding_more_members_than_one_transaction_holds_writes_every_one<S: Store>(s: &S) {
+    let o = org(s, "chunks").await;
+    let g = s.create_group(&o, "Big", None, 1).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..60 {
+        ids.push(
+            s.create_user(&o, new_user(&format!("c{i}@example.com")), 1)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    s.add_members(&o, &g.id, &ids, 2).await.unwrap();
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = s
+            .list_members(&o, &g.id, cursor.as_deref(), 25)
+            .await
+            .unwrap();
+        all.extend(page.items);
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    all.sort();
+    ids.sort();
+    assert_eq!(all, ids);
+    s.remove_members(&o, &g.id, &ids[..30]).await.unwrap();
+    assert_eq!(
+        s.list_members(&o, &g.id, None, 100)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        30
+    );
+}
+
+pub async fn replacing_a_user_from_a_fresh_read_needs_that_version_and_moves_the_claim<S: Store>(
+    s: &S,
+) {
+    let o = org(s, "replace").await;
+    let stored = s
+        .create_user(&o, new_user("old@example.com"), 1)
+        .await
+        .unwrap();
+    let mut next = stored.clone();
+    next.user_name = "New@example.com".into();
+    let saved = s.replace_user(&o, &stored, &next, 2).await.unwrap();
+    assert_eq!((saved.version, saved.updated_at), (stored.version + 1, 2));
+    assert!(s
+        .find_user_by_user_name(&o, "old@example.com")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        s.find_user_by_user_name(&o, "new@EXAMPLE.com")
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(stored.id.clone())
+    );
+    // Replaying the same change from the stale read fails, and changes nothing.
+    let mut stale = stored.clone();
+    stale.active = false;
+    assert!(matches!(
+        s.replace_user(&o, &stored, &stale, 3).await,
+        Err(StoreError::VersionConflict)
+    ));
+    assert!(s.get_user(&o, &stored.id).await.unwrap().unwrap().active);
+}
+
+pub async fn a_walk_with_users_created_midway_repeats_no_user_and_misses_no_earlier_user<
+    S: Store,
+>(
+    s: &S,
+) {
+    let o = org(s, "midway").await;
+    let mut before = Vec::new();
+    for i in 0..9 {
+        before.push(
+            s.create_user(&o, new_user(&format!("w{i}@example.com")), 1)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let mut seen = Vec::new();
+    let mut start = 1;
+    let mut created = 0;
+    loop {
+        let page = s.list_users_at(&o, start, 3, 10).await.unwrap();
+        if page.items.is_empty() {
+            break;
+        }
+        start += page.items.len();
+        seen.extend(page.items.into_iter().map(|u| u.id));
+        // Okta's import runs while other provisioning goes on: users appear between pages.
+        if created < 6 {
+            for _ in 0..3 {
+                s.create_user(&o, new_user(&format!("late{created}@example.com")), 1)
+                    .await
+                    .unwrap();
+                created += 1;
+            }
+        }
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "no user twice");
+    for id in &before {
+        assert!(
+            seen.contains(id),
+            "every user that existed throughout is seen"
+        );
+    }
+}
+
 // ---- against the DynamoDB API ---------------------------------------------------------------------
 
 #[tokio::test]
@@ -446,4 +772,44 @@ async fn dynamo_deleting_a_user_removes_their_memberships_and_sessions() {
 #[tokio::test]
 async fn dynamo_deactivation_can_drop_every_session_of_a_user() {
     deactivation_can_drop_every_session_of_a_user(&store().await).await;
+}
+
+#[tokio::test]
+async fn dynamo_offset_pages_walk_every_user_once_with_a_correct_total_even_without_a_cursor() {
+    offset_pages_walk_every_user_once_with_a_correct_total_even_without_a_cursor(&store().await)
+        .await;
+}
+
+#[tokio::test]
+async fn dynamo_groups_are_renamed_at_their_version_found_by_name_and_deleted_with_their_members() {
+    groups_are_renamed_at_their_version_found_by_name_and_deleted_with_their_members(
+        &store().await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn dynamo_missing_users_names_exactly_the_ids_that_are_not_users_of_the_org() {
+    missing_users_names_exactly_the_ids_that_are_not_users_of_the_org(&store().await).await;
+}
+
+#[tokio::test]
+async fn dynamo_reissuing_a_user_retires_the_old_id_and_hands_over_the_user_name() {
+    reissuing_a_user_retires_the_old_id_and_hands_over_the_user_name(&store().await).await;
+}
+
+#[tokio::test]
+async fn dynamo_adding_more_members_than_one_transaction_holds_writes_every_one() {
+    adding_more_members_than_one_transaction_holds_writes_every_one(&store().await).await;
+}
+
+#[tokio::test]
+async fn dynamo_replacing_a_user_from_a_fresh_read_needs_that_version_and_moves_the_claim() {
+    replacing_a_user_from_a_fresh_read_needs_that_version_and_moves_the_claim(&store().await).await;
+}
+
+#[tokio::test]
+async fn dynamo_a_walk_with_users_created_midway_repeats_no_user_and_misses_no_earlier_user() {
+    a_walk_with_users_created_midway_repeats_no_user_and_misses_no_earlier_user(&store().await)
+        .await;
 }

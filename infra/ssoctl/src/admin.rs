@@ -2,7 +2,7 @@
 //! Every command validates all its input before it writes anything.
 
 use serde_json::{json, Value};
-use shared::org::{validate_org_name, IdpConfig, Org, Provisioning};
+use shared::org::{validate_org_name, IdpConfig, Org, Provisioning, Reactivation};
 use shared::saml::metadata::{parse_idp_metadata, MetadataError};
 use shared::store::{OrgStore, StoreError};
 use shared::tokens::Secret;
@@ -112,6 +112,8 @@ pub struct CreateOrg<'a> {
     pub base_url: &'a str,
     pub idp_metadata: Option<&'a str>,
     pub provisioning: Provisioning,
+    /// What a SCIM reactivation does (docs/scim.md, "Reactivation").
+    pub reactivation: Reactivation,
 }
 
 pub async fn create_org<S: OrgStore>(
@@ -128,6 +130,7 @@ pub async fn create_org<S: OrgStore>(
     let token = Secret::generate("scim");
     let mut org = Org::new(req.name, &base_url, now);
     org.provisioning = req.provisioning;
+    org.reactivation = req.reactivation;
     org.idp = idp;
     org.scim_token_hash = Some(token.hash().0);
     match store.create_org(&org).await {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use serde_json::Value;
-use shared::org::Provisioning;
+use shared::org::{Provisioning, Reactivation};
 use shared::store::DynamoStore;
 use shared::{App, Config};
 
@@ -52,6 +52,9 @@ pub enum OrgCommand {
         /// scim, first-login or both.
         #[arg(long, default_value = "scim")]
         provisioning: Provisioning,
+        /// What SCIM reactivation does: restore (same id and groups) or fresh (new user, new id).
+        #[arg(long, default_value = "restore")]
+        reactivation: Reactivation,
     },
     /// Show an organization's settings and URLs (never its SCIM token).
     Show { org: String },
@@ -119,6 +122,7 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
                     idp_metadata,
                     base_url,
                     provisioning,
+                    reactivation,
                 } => {
                     let base = base_url
                         .or_else(|| {
@@ -134,6 +138,7 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
                             base_url: &base,
                             idp_metadata: idp_metadata.as_deref(),
                             provisioning,
+                            reactivation,
                         },
                         now(),
                     )
@@ -184,6 +189,7 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
                     base_url: &base,
                     idp_metadata: None,
                     provisioning: Provisioning::Both,
+                    reactivation: Reactivation::Restore,
                 },
                 now(),
             )

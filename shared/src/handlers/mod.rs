@@ -3,6 +3,8 @@
 
 mod saml;
 mod scim;
+mod scim_groups;
+mod scim_users;
 mod session;
 
 use http::Method;

@@ -9,6 +9,9 @@
 //! | userName claim      | `ORG#{org}`                     | `UN#{lower userName}` |                                   |                 |
 //! | group               | `ORG#{org}`                     | `GROUP#{id}`       | `ORG#{org}#GN#{lower displayName}` / id | `ORG#{org}#GEXT#{externalId}` / id |
 //! | membership          | `ORG#{org}#GROUP#{gid}`         | `MEMBER#{uid}`     | `ORG#{org}#MEMBEROF#{uid}` / gid     |                 |
+//! | resource counter    | `ORG#{org}`                     | `COUNT#{USER,GROUP}` |                                    |                 |
+//! | paging cursor       | `ORG#{org}#PAGE#{kind}#{start}` | `PAGE`             |                                      |                 |
+//! | retired user        | `ORG#{org}`                     | `RETIRED#{id}`     |                                      |                 |
 //! | session             | `ORG#{org}#SESSION#{hash}`      | `SESSION`          | `ORG#{org}#USESS#{uid}` / hash       |                 |
 //! | AuthnRequest ID     | `ORG#{org}#AUTHNREQ#{id}`       | `AUTHNREQ`         |                                      |                 |
 //! | seen assertion ID   | `ORG#{org}#ASSERTION#{id}`      | `ASSERTION`        |                                      |                 |
@@ -78,3 +81,19 @@ pub fn assertion_pk(org: &str, id: &str) -> String {
     format!("ORG#{org}#ASSERTION#{id}")
 }
 pub const ASSERTION_SK: &str = "ASSERTION";
+
+/// Per-org count of users or groups, maintained in the transactions that create and delete them,
+/// so `totalResults` costs one GetItem.
+pub fn counter_sk(kind: &str) -> String {
+    format!("COUNT#{kind}")
+}
+/// Where a listing walk left off: the DynamoDB key after item `start - 1` (1-based SCIM
+/// startIndex), so the next page continues without skipping (docs/scim.md, "Paging").
+pub fn page_cursor_pk(org: &str, kind: &str, start: usize) -> String {
+    format!("ORG#{org}#PAGE#{kind}#{start}")
+}
+pub const PAGE_CURSOR_SK: &str = "PAGE";
+pub fn retired_user_sk(id: &str) -> String {
+    format!("RETIRED#{id}")
+}
+pub const GROUP_SK_PREFIX: &str = "GROUP#";

@@ -101,7 +101,15 @@ pub trait OrgStore {
     fn list_orgs(&self) -> impl Future<Output = StoreResult<Vec<Org>>> + Send;
 }
 
+/// One page of an offset listing (SCIM `startIndex`/`count`), with the total across all pages.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OffsetPage<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
 pub trait UserStore {
+    /// Creates the user; a userName taken (case-insensitively) in the org is `Uniqueness`.
     fn create_user(
         &self,
         org: &str,
@@ -119,12 +127,28 @@ pub trait UserStore {
         org: &str,
         user_name: &str,
     ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    /// Exact lookup by externalId (not unique: Okta owns it).
+    fn find_users_by_external_id(
+        &self,
+        org: &str,
+        external_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<User>>> + Send;
     /// Writes `user` if the stored version is still `user.version`; a userName change moves the
     /// uniqueness claim in the same transaction.
     fn update_user(
         &self,
         org: &str,
         user: &User,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<User>> + Send;
+    /// Like `update_user` when the caller has just read `stored` (saves the read): writes `next`
+    /// if the stored version is still `next.version`, moving the userName claim from
+    /// `stored.user_name` if it changed.
+    fn replace_user(
+        &self,
+        org: &str,
+        stored: &User,
+        next: &User,
         now: i64,
     ) -> impl Future<Output = StoreResult<User>> + Send;
     /// Removes the user, their group memberships and their sessions.
@@ -135,6 +159,30 @@ pub trait UserStore {
         cursor: Option<&str>,
         limit: i32,
     ) -> impl Future<Output = StoreResult<Page<User>>> + Send;
+    /// Users `start ..` (1-based, stable order), at most `count`, and how many users the org has.
+    /// Walking the pages in order reads each user once (no re-skipping).
+    fn list_users_at(
+        &self,
+        org: &str,
+        start: usize,
+        count: usize,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<OffsetPage<User>>> + Send;
+    /// The ids among `ids` that are not users of the org.
+    fn missing_users(
+        &self,
+        org: &str,
+        ids: &[String],
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+    /// Reactivation with a fresh identity: atomically retires `old` (kept aside, out of listings
+    /// and lookups) and creates a new user with a new id that takes over the userName.
+    fn reissue_user(
+        &self,
+        org: &str,
+        old: &User,
+        new: NewUser,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<User>> + Send;
 }
 
 pub trait GroupStore {
@@ -150,7 +198,43 @@ pub trait GroupStore {
         org: &str,
         id: &str,
     ) -> impl Future<Output = StoreResult<Option<Group>>> + Send;
-    /// One item per membership: cost is O(members changed), whatever the group's size.
+    /// The groups among `ids` that exist (any order).
+    fn get_groups(
+        &self,
+        org: &str,
+        ids: &[String],
+    ) -> impl Future<Output = StoreResult<Vec<Group>>> + Send;
+    /// Writes `group` (rename, externalId) if the stored version is still `group.version`.
+    /// Member changes never touch the group item, so they never conflict with each other.
+    fn update_group(
+        &self,
+        org: &str,
+        group: &Group,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<Group>> + Send;
+    /// Removes the group and every membership item of it.
+    fn delete_group(&self, org: &str, id: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Case-insensitive lookup by displayName.
+    fn find_groups_by_display_name(
+        &self,
+        org: &str,
+        display_name: &str,
+    ) -> impl Future<Output = StoreResult<Vec<Group>>> + Send;
+    fn find_groups_by_external_id(
+        &self,
+        org: &str,
+        external_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<Group>>> + Send;
+    /// Like [`UserStore::list_users_at`], for groups.
+    fn list_groups_at(
+        &self,
+        org: &str,
+        start: usize,
+        count: usize,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<OffsetPage<Group>>> + Send;
+    /// One item per membership: cost is O(members changed), whatever the group's size. Fails with
+    /// `NotFound` (nothing of the failing chunk written) if the group or a user is not in the org.
     fn add_members(
         &self,
         org: &str,

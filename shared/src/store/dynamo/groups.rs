@@ -2,8 +2,6 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-
 use super::*;
 use crate::store::keys::*;
 use crate::store::*;
@@ -29,6 +27,19 @@ fn group_item(org: &str, g: &Group) -> Item {
     item.insert("updated_at".into(), n(g.updated_at));
     item.insert("version".into(), n(g.version));
     item
+}
+
+fn member_item(org: &str, group_id: &str, uid: &str, now: i64) -> Item {
+    HashMap::from([
+        ("pk".to_string(), s(members_pk(org, group_id))),
+        ("sk".to_string(), s(member_sk(uid))),
+        ("gsi1pk".to_string(), s(member_of_index_pk(org, uid))),
+        ("gsi1sk".to_string(), s(group_id)),
+        ("type".to_string(), s("membership")),
+        ("user_id".to_string(), s(uid)),
+        ("group_id".to_string(), s(group_id)),
+        ("created_at".to_string(), n(now)),
+    ])
 }
 
 fn group_from(item: &Item) -> StoreResult<Group> {
@@ -58,20 +69,18 @@ impl GroupStore for DynamoStore {
             updated_at: now,
             version: 1,
         };
-        let res = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(group_item(org, &group)))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(group),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
-                Err(StoreError::AlreadyExists("group"))
-            }
-            Err(e) => Err(sdk(e)),
+        let items = vec![
+            self.put(
+                group_item(org, &group),
+                Some("attribute_not_exists(pk)"),
+                &[],
+            )?,
+            self.counter_add(org, "GROUP", 1)?,
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(group),
+            Err(TxError::Condition(_)) => Err(StoreError::AlreadyExists("group")),
+            Err(TxError::Store(e)) => Err(e),
         }
     }
 
@@ -96,17 +105,7 @@ impl GroupStore for DynamoStore {
             let mut items = vec![self.exists_check(org_pk(org), group_sk(group_id))?];
             for uid in chunk {
                 items.push(self.exists_check(org_pk(org), user_sk(uid))?);
-                let member = HashMap::from([
-                    ("pk".to_string(), s(members_pk(org, group_id))),
-                    ("sk".to_string(), s(member_sk(uid))),
-                    ("gsi1pk".to_string(), s(member_of_index_pk(org, uid))),
-                    ("gsi1sk".to_string(), s(group_id)),
-                    ("type".to_string(), s("membership")),
-                    ("user_id".to_string(), s(uid)),
-                    ("group_id".to_string(), s(group_id)),
-                    ("created_at".to_string(), n(now)),
-                ]);
-                items.push(self.put(member, None, &[])?);
+                items.push(self.put(member_item(org, group_id, uid, now), None, &[])?);
             }
             match self.transact(items).await {
                 Ok(()) => {}
@@ -171,5 +170,126 @@ impl GroupStore for DynamoStore {
             )
             .await?;
         items.iter().map(|i| get_s(i, "group_id")).collect()
+    }
+
+    async fn get_groups(&self, org: &str, ids: &[String]) -> StoreResult<Vec<Group>> {
+        let items = self
+            .batch_get(ids.iter().map(|id| (org_pk(org), group_sk(id))).collect())
+            .await?;
+        items.iter().map(group_from).collect()
+    }
+
+    async fn update_group(&self, org: &str, group: &Group, now: i64) -> StoreResult<Group> {
+        let mut next = group.clone();
+        next.version = group.version + 1;
+        next.updated_at = now;
+        let items = vec![self.put(
+            group_item(org, &next),
+            Some("version = :v"),
+            &[(":v", n(group.version))],
+        )?];
+        match self.transact(items).await {
+            Ok(()) => Ok(next),
+            Err(TxError::Condition(_)) => Err(StoreError::VersionConflict),
+            Err(TxError::Store(e)) => Err(e),
+        }
+    }
+
+    async fn delete_group(&self, org: &str, id: &str) -> StoreResult<()> {
+        let items = vec![
+            self.delete(org_pk(org), group_sk(id), Some("attribute_exists(pk)"), &[])?,
+            self.counter_add(org, "GROUP", -1)?,
+        ];
+        match self.transact(items).await {
+            Ok(()) => {}
+            Err(TxError::Condition(_)) => return Err(StoreError::NotFound("group")),
+            Err(TxError::Store(e)) => return Err(e),
+        }
+        // Memberships go after the group: a crash in between leaves only orphans that no reader
+        // reaches (group lookups fail first), and a retried DELETE answers 404.
+        let members = self
+            .query_all(
+                None,
+                "pk",
+                &members_pk(org, id),
+                Some(("sk", MEMBER_SK_PREFIX)),
+            )
+            .await?;
+        self.batch_delete(
+            members
+                .iter()
+                .map(|i| Ok((get_s(i, "pk")?, get_s(i, "sk")?)))
+                .collect::<StoreResult<_>>()?,
+        )
+        .await
+    }
+
+    async fn find_groups_by_display_name(
+        &self,
+        org: &str,
+        display_name: &str,
+    ) -> StoreResult<Vec<Group>> {
+        let items = self
+            .query_all(
+                Some("gsi1"),
+                "gsi1pk",
+                &group_name_index_pk(org, display_name),
+                None,
+            )
+            .await?;
+        items.iter().map(group_from).collect()
+    }
+
+    async fn find_groups_by_external_id(
+        &self,
+        org: &str,
+        external_id: &str,
+    ) -> StoreResult<Vec<Group>> {
+        let items = self
+            .query_all(
+                Some("gsi2"),
+                "gsi2pk",
+                &group_external_index_pk(org, external_id),
+                None,
+            )
+            .await?;
+        items.iter().map(group_from).collect()
+    }
+
+    async fn list_groups_at(
+        &self,
+        org: &str,
+        start: usize,
+        count: usize,
+        now: i64,
+    ) -> StoreResult<OffsetPage<Group>> {
+        let total = self.count_of(org, "GROUP").await?;
+        let items = self
+            .offset_page(org, "GROUP", GROUP_SK_PREFIX, start, count, now)
+            .await?;
+        Ok(OffsetPage {
+            items: items.iter().map(group_from).collect::<StoreResult<_>>()?,
+            total,
+        })
+    }
+}
+
+impl DynamoStore {
+    /// Bulk load of membership items (benchmarks, migrations): unconditional BatchWriteItem, the
+    /// caller guarantees the group and users exist. Never used on a request path.
+    pub async fn bulk_import_members(
+        &self,
+        org: &str,
+        group_id: &str,
+        user_ids: &[String],
+        now: i64,
+    ) -> StoreResult<()> {
+        self.batch_put(
+            user_ids
+                .iter()
+                .map(|u| member_item(org, group_id, u, now))
+                .collect(),
+        )
+        .await
     }
 }

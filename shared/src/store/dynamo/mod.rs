@@ -3,11 +3,14 @@
 
 mod groups;
 mod orgs;
+mod paging;
 mod replay;
 mod sessions;
 mod users;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -27,6 +30,34 @@ pub(super) type Item = HashMap<String, AttributeValue>;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    stats: Arc<Stats>,
+}
+
+/// What this store asked of DynamoDB: for benchmarks and round-trip figures (docs/scim.md).
+/// `items_read` counts items a read returned (GetItem found, Query Count, BatchGet found); no
+/// query here uses a filter expression, so that is also what DynamoDB examined. (moto's
+/// ScannedCount counts the whole partition, so it is not used.)
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub round_trips: AtomicU64,
+    pub items_read: AtomicU64,
+    pub items_written: AtomicU64,
+}
+
+impl Stats {
+    pub(super) fn trip(&self, read: u64, written: u64) {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        self.items_read.fetch_add(read, Ordering::Relaxed);
+        self.items_written.fetch_add(written, Ordering::Relaxed);
+    }
+    /// (round trips, items read, items written) so far.
+    pub fn snapshot(&self) -> (u64, u64, u64) {
+        (
+            self.round_trips.load(Ordering::Relaxed),
+            self.items_read.load(Ordering::Relaxed),
+            self.items_written.load(Ordering::Relaxed),
+        )
+    }
 }
 
 impl DynamoStore {
@@ -34,7 +65,12 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            stats: Arc::default(),
         }
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
     }
 
     pub fn client(&self) -> &Client {
@@ -56,6 +92,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(sdk)?;
+        self.stats.trip(out.item.is_some() as u64, 0);
         Ok(out.item)
     }
 
@@ -72,6 +109,7 @@ impl DynamoStore {
                 .set_transact_items(Some(items.clone()))
                 .send()
                 .await;
+            self.stats.trip(0, items.len() as u64);
             let err = match res {
                 Ok(_) => return Ok(()),
                 Err(e) => e,
@@ -145,6 +183,7 @@ impl DynamoStore {
             q = q.set_exclusive_start_key(Some(key));
         }
         let out = q.send().await.map_err(sdk)?;
+        self.stats.trip(out.count().max(0) as u64, 0);
         let next = out.last_evaluated_key().map(encode_cursor);
         Ok((out.items.unwrap_or_default(), next))
     }
@@ -187,6 +226,7 @@ impl DynamoStore {
                 .collect::<StoreResult<_>>()?;
             let mut delay = Duration::from_millis(20);
             while !requests.is_empty() {
+                let requests_len = requests.len();
                 let out = self
                     .client
                     .batch_write_item()
@@ -194,6 +234,7 @@ impl DynamoStore {
                     .send()
                     .await
                     .map_err(sdk)?;
+                self.stats.trip(0, requests_len as u64);
                 requests = out
                     .unprocessed_items
                     .and_then(|mut m| m.remove(&self.table))
@@ -344,4 +385,36 @@ pub(super) fn decode_cursor(c: &str) -> StoreResult<Item> {
     let map: HashMap<String, String> =
         serde_json::from_slice(&bytes).map_err(|_| StoreError::BadCursor)?;
     Ok(map.into_iter().map(|(k, v)| (k, s(v))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+
+    fn service_error(code: &str) -> SdkError<GetItemError, ()> {
+        SdkError::service_error(
+            GetItemError::generic(ErrorMetadata::builder().code(code).build()),
+            (),
+        )
+    }
+
+    #[test]
+    fn dynamodb_throttling_becomes_throttled_which_clients_see_as_429() {
+        for code in [
+            "ProvisionedThroughputExceededException",
+            "RequestLimitExceeded",
+            "ThrottlingException",
+        ] {
+            assert!(
+                matches!(sdk(service_error(code)), StoreError::Throttled),
+                "{code}"
+            );
+        }
+        assert!(matches!(
+            sdk(service_error("ValidationException")),
+            StoreError::Backend(_)
+        ));
+    }
 }

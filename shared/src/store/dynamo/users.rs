@@ -81,6 +81,7 @@ impl UserStore for DynamoStore {
                 Some("attribute_not_exists(pk)"),
                 &[],
             )?,
+            self.counter_add(org, "USER", 1)?,
         ];
         match self.transact(items).await {
             Ok(()) => Ok(user),
@@ -123,6 +124,16 @@ impl UserStore for DynamoStore {
             .get_user(org, &user.id)
             .await?
             .ok_or(StoreError::NotFound("user"))?;
+        self.replace_user(org, &stored, user, now).await
+    }
+
+    async fn replace_user(
+        &self,
+        org: &str,
+        stored: &User,
+        user: &User,
+        now: i64,
+    ) -> StoreResult<User> {
         let mut next = user.clone();
         next.version = user.version + 1;
         next.updated_at = now;
@@ -171,6 +182,7 @@ impl UserStore for DynamoStore {
                 &[(":v", n(user.version))],
             )?,
             self.delete(org_pk(org), user_name_claim_sk(&user.user_name), None, &[])?,
+            self.counter_add(org, "USER", -1)?,
         ];
         match self.transact(items).await {
             Ok(()) => {}
@@ -216,5 +228,166 @@ impl UserStore for DynamoStore {
             items: items.iter().map(user_from).collect::<StoreResult<_>>()?,
             next,
         })
+    }
+
+    async fn find_users_by_external_id(
+        &self,
+        org: &str,
+        external_id: &str,
+    ) -> StoreResult<Vec<User>> {
+        let items = self
+            .query_all(
+                Some("gsi2"),
+                "gsi2pk",
+                &user_external_index_pk(org, external_id),
+                None,
+            )
+            .await?;
+        items.iter().map(user_from).collect()
+    }
+
+    async fn list_users_at(
+        &self,
+        org: &str,
+        start: usize,
+        count: usize,
+        now: i64,
+    ) -> StoreResult<OffsetPage<User>> {
+        let total = self.count_of(org, "USER").await?;
+        let items = self
+            .offset_page(org, "USER", USER_SK_PREFIX, start, count, now)
+            .await?;
+        Ok(OffsetPage {
+            items: items.iter().map(user_from).collect::<StoreResult<_>>()?,
+            total,
+        })
+    }
+
+    async fn missing_users(&self, org: &str, ids: &[String]) -> StoreResult<Vec<String>> {
+        let mut unique: Vec<String> = ids.to_vec();
+        unique.sort();
+        unique.dedup();
+        let found = self
+            .batch_get(unique.iter().map(|id| (org_pk(org), user_sk(id))).collect())
+            .await?;
+        let found: std::collections::HashSet<String> =
+            found.iter().filter_map(|i| get_opt_s(i, "id")).collect();
+        Ok(unique
+            .into_iter()
+            .filter(|id| !found.contains(id))
+            .collect())
+    }
+
+    async fn reissue_user(
+        &self,
+        org: &str,
+        old: &User,
+        new: NewUser,
+        now: i64,
+    ) -> StoreResult<User> {
+        let user = User {
+            id: uuid::Uuid::new_v4().to_string(),
+            user_name: new.user_name,
+            external_id: new.external_id,
+            active: new.active,
+            attributes: new.attributes,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        // The retired copy keeps the old record for audit, outside every index and listing.
+        let mut retired: Item = HashMap::new();
+        retired.insert("pk".into(), s(org_pk(org)));
+        retired.insert("sk".into(), s(retired_user_sk(&old.id)));
+        retired.insert("type".into(), s("retired_user"));
+        retired.insert(
+            "doc".into(),
+            s(serde_json::to_string(old).map_err(|e| StoreError::Corrupt(e.to_string()))?),
+        );
+        retired.insert("retired_at".into(), n(now));
+        let mut items = vec![
+            self.delete(
+                org_pk(org),
+                user_sk(&old.id),
+                Some("version = :v"),
+                &[(":v", n(old.version))],
+            )?,
+            self.put(retired, None, &[])?,
+            self.put(
+                user_item(org, &user)?,
+                Some("attribute_not_exists(pk)"),
+                &[],
+            )?,
+        ];
+        if fold(&old.user_name) == fold(&user.user_name) {
+            // Same claim item: hand it over to the new id (it still belongs to the old one).
+            items.push(self.put(
+                claim_item(org, &user.user_name, &user.id),
+                Some("user_id = :old"),
+                &[(":old", s(&old.id))],
+            )?);
+        } else {
+            items.push(self.delete(org_pk(org), user_name_claim_sk(&old.user_name), None, &[])?);
+            items.push(self.put(
+                claim_item(org, &user.user_name, &user.id),
+                Some("attribute_not_exists(pk)"),
+                &[],
+            )?);
+        }
+        match self.transact(items).await {
+            Ok(()) => {}
+            Err(TxError::Condition(codes)) if failed(&codes, 0) => {
+                return Err(StoreError::VersionConflict)
+            }
+            Err(TxError::Condition(_)) => {
+                return Err(StoreError::Uniqueness {
+                    attribute: "userName",
+                })
+            }
+            Err(TxError::Store(e)) => return Err(e),
+        }
+        // Memberships belonged to the old identity: a fresh user starts without groups.
+        let groups = self.groups_of_user(org, &old.id).await?;
+        self.batch_delete(
+            groups
+                .iter()
+                .map(|g| (members_pk(org, g), member_sk(&old.id)))
+                .collect(),
+        )
+        .await?;
+        Ok(user)
+    }
+}
+
+impl DynamoStore {
+    /// Bulk load of users (benchmarks, migrations from another system): user and userName-claim
+    /// items by BatchWriteItem, the org's counter raised once. Unlike `create_user` nothing is
+    /// conditional: the caller guarantees unique, new userNames. Never used on a request path.
+    pub async fn bulk_import_users(
+        &self,
+        org: &str,
+        users: Vec<NewUser>,
+        now: i64,
+    ) -> StoreResult<Vec<String>> {
+        let mut items = Vec::with_capacity(users.len() * 2);
+        let mut ids = Vec::with_capacity(users.len());
+        for new in users {
+            let u = User {
+                id: uuid::Uuid::new_v4().to_string(),
+                user_name: new.user_name,
+                external_id: new.external_id,
+                active: new.active,
+                attributes: new.attributes,
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            };
+            items.push(user_item(org, &u)?);
+            items.push(claim_item(org, &u.user_name, &u.id));
+            ids.push(u.id);
+        }
+        self.batch_put(items).await?;
+        self.bump_counter(org, "USER", ids.len() as i64).await?;
+        Ok(ids)
     }
 }

@@ -1,0 +1,288 @@
+//! `/Users` and `/Users/{id}` (RFC 7644 §3), as Okta drives them (docs/scim.md).
+
+use http::{Method, StatusCode};
+use lambda_http::Request;
+use serde_json::Value;
+
+use super::scim::{check_if_match, has_if_match, query_pairs, read_json, resource};
+use super::Handled;
+use crate::app::{App, Ctx};
+use crate::error::AppError;
+use crate::http::{empty, scim_json};
+use crate::org::Reactivation;
+use crate::scim::list::{self, Kind, Lookup, Plan};
+use crate::scim::user::{self, UserInput, EXTENSIONS};
+use crate::scim::{check_schemas, patch, SCHEMA_USER};
+use crate::store::{NewUser, Store, StoreError, User};
+
+/// Attempts at a read-modify-write that lost a race to another writer (without If-Match, the
+/// later request re-applies itself to the winner's result: no update is lost).
+const ATTEMPTS: usize = 12;
+
+pub(super) async fn handle<S: Store>(
+    app: &App<S>,
+    ctx: &Ctx,
+    req: &Request,
+    method: Method,
+    id: Option<&str>,
+) -> Handled {
+    match (method, id) {
+        (Method::GET, None) => list_users(app, ctx, req).await,
+        (Method::POST, None) => create(app, ctx, req).await,
+        (Method::GET, Some(id)) => get(app, ctx, id).await,
+        (Method::PUT, Some(id)) => replace(app, ctx, req, id).await,
+        (Method::PATCH, Some(id)) => patch_user(app, ctx, req, id).await,
+        (Method::DELETE, Some(id)) => delete(app, ctx, req, id).await,
+        (m, _) => Err(AppError::MethodNotAllowed(m)),
+    }
+}
+
+fn not_found(id: &str) -> AppError {
+    AppError::NotFound(format!("User {id} not found"))
+}
+
+/// The user's groups as (id, displayName), sorted by name.
+async fn groups_of<S: Store>(
+    app: &App<S>,
+    org: &str,
+    id: &str,
+) -> Result<Vec<(String, String)>, AppError> {
+    let ids = app.store.groups_of_user(org, id).await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut gs: Vec<(String, String)> = app
+        .store
+        .get_groups(org, &ids)
+        .await?
+        .into_iter()
+        .map(|g| (g.id, g.display_name))
+        .collect();
+    gs.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+    Ok(gs)
+}
+
+async fn full<S: Store>(app: &App<S>, ctx: &Ctx, u: &User) -> Result<Value, AppError> {
+    let groups = groups_of(app, &ctx.org.org, &u.id).await?;
+    Ok(user::to_scim(u, Some(&groups), &ctx.org.scim_base_url()))
+}
+
+async fn create<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
+    let body = read_json(req)?;
+    check_schemas(&body, SCHEMA_USER, EXTENSIONS)?;
+    let input = user::from_scim(&body)?;
+    let new = NewUser {
+        user_name: input.user_name,
+        external_id: input.external_id,
+        active: input.active,
+        attributes: input.attributes,
+    };
+    let u = match app
+        .store
+        .create_user(&ctx.org.org, new.clone(), ctx.now)
+        .await
+    {
+        Ok(u) => u,
+        // `fresh` reactivation: Okta pushing a user whose userName belongs to a deactivated
+        // record gets a new user (new id); the old record is retired (docs/scim.md).
+        Err(StoreError::Uniqueness { .. }) if ctx.org.reactivation == Reactivation::Fresh => {
+            match app
+                .store
+                .find_user_by_user_name(&ctx.org.org, &new.user_name)
+                .await?
+            {
+                Some(old) if !old.active => {
+                    app.store
+                        .reissue_user(&ctx.org.org, &old, new, ctx.now)
+                        .await?
+                }
+                _ => {
+                    return Err(StoreError::Uniqueness {
+                        attribute: "userName",
+                    }
+                    .into())
+                }
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let v = user::to_scim(&u, Some(&[]), &ctx.org.scim_base_url());
+    Ok((resource(StatusCode::CREATED, &v, u.version), "created"))
+}
+
+async fn get<S: Store>(app: &App<S>, ctx: &Ctx, id: &str) -> Handled {
+    let u = app
+        .store
+        .get_user(&ctx.org.org, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    Ok((
+        resource(StatusCode::OK, &full(app, ctx, &u).await?, u.version),
+        "ok",
+    ))
+}
+
+async fn list_users<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
+    let p = list::params(&query_pairs(req))?;
+    let org = &ctx.org.org;
+    let base = ctx.org.scim_base_url();
+    let body = match list::plan(p.filter.as_ref(), Kind::User)? {
+        Plan::All => {
+            let page = app
+                .store
+                .list_users_at(org, p.start_index, p.count, ctx.now)
+                .await?;
+            // Unfiltered pages leave out `groups` (one more query per user); GET by id has them.
+            let rs = page
+                .items
+                .iter()
+                .map(|u| user::to_scim(u, None, &base))
+                .collect();
+            list::response(rs, page.total, p.start_index)
+        }
+        Plan::Lookups(lookups, filter) => {
+            let mut found: Vec<User> = Vec::new();
+            for l in lookups {
+                let users = match l {
+                    Lookup::Id(id) => app.store.get_user(org, &id).await?.into_iter().collect(),
+                    Lookup::UserName(n) => app
+                        .store
+                        .find_user_by_user_name(org, &n)
+                        .await?
+                        .into_iter()
+                        .collect(),
+                    Lookup::ExternalId(e) => app.store.find_users_by_external_id(org, &e).await?,
+                    Lookup::DisplayName(_) => Vec::new(),
+                };
+                found.extend(users);
+            }
+            found.sort_by(|a, b| a.id.cmp(&b.id));
+            found.dedup_by(|a, b| a.id == b.id);
+            let mut matches = Vec::new();
+            for u in &found {
+                let v = full(app, ctx, u).await?;
+                if filter.matches(&v) {
+                    matches.push(v);
+                }
+            }
+            let total = matches.len() as u64;
+            let page = matches
+                .into_iter()
+                .skip(p.start_index - 1)
+                .take(p.count)
+                .collect();
+            list::response(page, total, p.start_index)
+        }
+    };
+    Ok((scim_json(StatusCode::OK, &body), "ok"))
+}
+
+/// Writes `input` over `stored`. Deactivation deletes every session of the user in this request;
+/// reactivation follows the org's policy (docs/scim.md, "Reactivation").
+async fn save<S: Store>(
+    app: &App<S>,
+    ctx: &Ctx,
+    stored: &User,
+    input: UserInput,
+) -> Result<User, AppError> {
+    let org = &ctx.org.org;
+    if !stored.active && input.active && ctx.org.reactivation == Reactivation::Fresh {
+        let new = NewUser {
+            user_name: input.user_name,
+            external_id: input.external_id,
+            active: true,
+            attributes: input.attributes,
+        };
+        return Ok(app.store.reissue_user(org, stored, new, ctx.now).await?);
+    }
+    let next = User {
+        user_name: input.user_name,
+        external_id: input.external_id,
+        active: input.active,
+        attributes: input.attributes,
+        ..stored.clone()
+    };
+    let saved = app.store.replace_user(org, stored, &next, ctx.now).await?;
+    if !saved.active {
+        // Revocation must not wait for session expiry: done before we answer.
+        app.store.delete_user_sessions(org, &saved.id).await?;
+    }
+    Ok(saved)
+}
+
+/// Read, change, write; re-done on a version conflict unless the client pinned a version.
+async fn modify<S: Store>(
+    app: &App<S>,
+    ctx: &Ctx,
+    req: &Request,
+    id: &str,
+    change: impl Fn(&User) -> Result<UserInput, AppError>,
+) -> Handled {
+    for attempt in 1..=ATTEMPTS {
+        let stored = app
+            .store
+            .get_user(&ctx.org.org, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        check_if_match(req, stored.version)?;
+        let input = change(&stored)?;
+        match save(app, ctx, &stored, input).await {
+            Ok(u) => {
+                return Ok((
+                    resource(StatusCode::OK, &full(app, ctx, &u).await?, u.version),
+                    "ok",
+                ))
+            }
+            Err(AppError::Store(StoreError::VersionConflict))
+                if !has_if_match(req) && attempt < ATTEMPTS =>
+            {
+                super::scim::backoff(attempt).await
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    // Still contended after every attempt: ask the client to retry later (Okta does).
+    Err(AppError::Store(StoreError::Throttled))
+}
+
+async fn replace<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
+    let body = read_json(req)?;
+    check_schemas(&body, SCHEMA_USER, EXTENSIONS)?;
+    let input = user::from_scim(&body)?;
+    modify(app, ctx, req, id, |_| Ok(input.clone())).await
+}
+
+async fn patch_user<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
+    let ops = patch::parse(&read_json(req)?)?;
+    modify(app, ctx, req, id, |stored| {
+        let mut r = user::patchable(stored);
+        for op in &ops {
+            patch::apply(&mut r, op, &user::check_path)?;
+        }
+        Ok(user::from_scim(&r)?)
+    })
+    .await
+}
+
+async fn delete<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
+    for attempt in 1..=ATTEMPTS {
+        if has_if_match(req) {
+            let stored = app
+                .store
+                .get_user(&ctx.org.org, id)
+                .await?
+                .ok_or_else(|| not_found(id))?;
+            check_if_match(req, stored.version)?;
+        }
+        // The store deletes at the version it reads; a concurrent update makes it retry here.
+        match app.store.delete_user(&ctx.org.org, id).await {
+            Ok(()) => return Ok((empty(StatusCode::NO_CONTENT), "deleted")),
+            Err(StoreError::NotFound(_)) => return Err(not_found(id)),
+            Err(StoreError::VersionConflict) if attempt < ATTEMPTS => {
+                super::scim::backoff(attempt).await
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::Store(StoreError::Throttled))
+}

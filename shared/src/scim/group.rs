@@ -1,0 +1,329 @@
+//! The SCIM Group resource (RFC 7643 §4.2). Members are stored one item per member, so a PATCH is
+//! turned into a [`GroupPatch`]: a rename and member additions/removals that cost O(changed).
+
+use serde_json::{json, Value};
+
+use super::filter::{CompValue, CompareOp, Filter};
+use super::patch::{Op, PatchOp};
+use super::*;
+use crate::store::Group;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupInput {
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub members: Vec<String>,
+}
+
+fn member_ids(v: &Value) -> ScimResult<Vec<String>> {
+    let list: Vec<&Value> = match v {
+        Value::Array(a) => a.iter().collect(),
+        Value::Object(_) => vec![v],
+        Value::Null => vec![],
+        _ => return Err(ScimError::new("invalidValue", "members must be a list")),
+    };
+    let mut out: Vec<String> = Vec::new();
+    for m in list {
+        match super::filter::get_ci(m, "value").and_then(Value::as_str) {
+            Some(id) if !id.is_empty() => {
+                if !out.iter().any(|x| x == id) {
+                    out.push(id.to_string())
+                }
+            }
+            _ => {
+                return Err(ScimError::new(
+                    "invalidValue",
+                    "every member needs a string value (the user id)",
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn from_scim(body: &Value) -> ScimResult<GroupInput> {
+    if !body.is_object() {
+        return Err(ScimError::new(
+            "invalidSyntax",
+            "the body must be a JSON object",
+        ));
+    }
+    let display_name = match super::filter::get_ci(body, "displayName") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        _ => {
+            return Err(ScimError::new(
+                "invalidValue",
+                "displayName is required and must be a non-empty string",
+            ))
+        }
+    };
+    let external_id = super::filter::get_ci(body, "externalId")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let members = member_ids(super::filter::get_ci(body, "members").unwrap_or(&Value::Null))?;
+    Ok(GroupInput {
+        display_name,
+        external_id,
+        members,
+    })
+}
+
+/// `members`: `None` when excluded (`excludedAttributes=members`). Each member is `{"value": id}`
+/// only: a 50,000-member group is then ≈ 2.4 MB of JSON, within Lambda's 6 MB response limit
+/// (with `$ref` and `type` it would not be).
+pub fn to_scim(g: &Group, members: Option<&[String]>, base: &str) -> Value {
+    let mut v = json!({
+        "schemas": [SCHEMA_GROUP],
+        "id": g.id,
+        "displayName": g.display_name,
+        "meta": {
+            "resourceType": "Group",
+            "created": timestamp(g.created_at),
+            "lastModified": timestamp(g.updated_at),
+            "location": format!("{base}/Groups/{}", g.id),
+            "version": etag(g.version),
+        }
+    });
+    if let Some(e) = &g.external_id {
+        v["externalId"] = json!(e);
+    }
+    if let Some(ms) = members {
+        v["members"] = ms.iter().map(|id| json!({ "value": id })).collect();
+    }
+    v
+}
+
+/// What a Group PATCH changes. Member changes are kept as a delta unless the whole list is
+/// replaced, so adding k members to a 50,000-member group touches k items.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GroupPatch {
+    pub display_name: Option<String>,
+    pub external_id: Option<String>,
+    pub replace_members: Option<Vec<String>>,
+    pub add: Vec<String>,
+    pub remove: Vec<String>,
+}
+
+impl GroupPatch {
+    fn add(&mut self, ids: Vec<String>) {
+        for id in ids {
+            self.remove.retain(|r| *r != id);
+            match &mut self.replace_members {
+                Some(all) if !all.contains(&id) => all.push(id),
+                Some(_) => {}
+                None if !self.add.contains(&id) => self.add.push(id),
+                None => {}
+            }
+        }
+    }
+    fn remove(&mut self, ids: Vec<String>) {
+        for id in ids {
+            self.add.retain(|a| *a != id);
+            match &mut self.replace_members {
+                Some(all) => all.retain(|a| *a != id),
+                None if !self.remove.contains(&id) => self.remove.push(id),
+                None => {}
+            }
+        }
+    }
+    pub fn touches_group_item(&self) -> bool {
+        self.display_name.is_some() || self.external_id.is_some()
+    }
+}
+
+/// The ids a member filter selects: `value eq "id"`, possibly or-ed. Anything else would need the
+/// whole member list read and is refused.
+fn ids_of_filter(f: &Filter, out: &mut Vec<String>) -> ScimResult<()> {
+    match f {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: CompValue::Str(id),
+        } if path.name.eq_ignore_ascii_case("value") && path.sub.is_none() => {
+            out.push(id.clone());
+            Ok(())
+        }
+        Filter::Or(a, b) => {
+            ids_of_filter(a, out)?;
+            ids_of_filter(b, out)
+        }
+        _ => Err(ScimError::new(
+            "invalidFilter",
+            "member filters must be of the form members[value eq \"<user id>\"]",
+        )),
+    }
+}
+
+fn set_string(field: &mut Option<String>, name: &str, v: &Value) -> ScimResult<()> {
+    match v {
+        Value::String(s) if !s.trim().is_empty() => {
+            *field = Some(s.trim().to_string());
+            Ok(())
+        }
+        _ => Err(ScimError::new(
+            "invalidValue",
+            format!("{name} must be a non-empty string"),
+        )),
+    }
+}
+
+pub fn plan_patch(ops: &[PatchOp], group_id: &str) -> ScimResult<GroupPatch> {
+    let mut plan = GroupPatch::default();
+    for op in ops {
+        let value = op.value.clone().unwrap_or(Value::Null);
+        // Path-less: a value object of attributes (Okta's rename sends {id, displayName}).
+        let targets: Vec<(String, Option<Filter>, Value)> = match &op.path {
+            None => {
+                let mut t = Vec::new();
+                for (k, v) in value.as_object().into_iter().flatten() {
+                    match k.to_ascii_lowercase().as_str() {
+                        "schemas" | "meta" => {}
+                        "id" if v.as_str() == Some(group_id) => {}
+                        _ => t.push((k.clone(), None, v.clone())),
+                    }
+                }
+                t
+            }
+            Some(p) => {
+                if p.attr.urn.as_deref().is_some_and(|u| u != SCHEMA_GROUP)
+                    || p.attr.sub.is_some()
+                    || p.sub.is_some()
+                {
+                    return Err(ScimError::new(
+                        "invalidPath",
+                        "unknown Group attribute path",
+                    ));
+                }
+                vec![(p.attr.name.clone(), p.filter.clone(), value)]
+            }
+        };
+        for (name, filter, v) in targets {
+            match (name.to_ascii_lowercase().as_str(), op.op) {
+                ("displayname", Op::Add | Op::Replace) => {
+                    set_string(&mut plan.display_name, "displayName", &v)?
+                }
+                ("externalid", Op::Add | Op::Replace) => {
+                    set_string(&mut plan.external_id, "externalId", &v)?
+                }
+                ("members", Op::Add) if filter.is_none() => plan.add(member_ids(&v)?),
+                ("members", Op::Replace) if filter.is_none() => {
+                    plan.replace_members = Some(Vec::new());
+                    plan.add.clear();
+                    plan.remove.clear();
+                    plan.add(member_ids(&v)?);
+                }
+                ("members", Op::Remove) => match &filter {
+                    Some(f) => {
+                        let mut ids = Vec::new();
+                        ids_of_filter(f, &mut ids)?;
+                        plan.remove(ids);
+                    }
+                    // `remove members` with a value list removes those (Azure's shape); without
+                    // one, every member (RFC 7644 §3.5.2.2).
+                    None if !v.is_null() => plan.remove(member_ids(&v)?),
+                    None => {
+                        plan.replace_members = Some(Vec::new());
+                        plan.add.clear();
+                        plan.remove.clear();
+                    }
+                },
+                ("id" | "meta", _) => {
+                    return Err(ScimError::new("mutability", format!("{name} is read-only")))
+                }
+                ("displayname", Op::Remove) => {
+                    return Err(ScimError::new("mutability", "displayName is required"))
+                }
+                ("members" | "externalid", _) => {
+                    return Err(ScimError::new(
+                        "invalidPath",
+                        format!("unsupported {name} operation"),
+                    ))
+                }
+                _ => {
+                    return Err(ScimError::new(
+                        "invalidPath",
+                        format!("unknown Group attribute {name:?}"),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::patch::{self, SCHEMA_PATCH_OP};
+
+    fn plan(list: Value) -> ScimResult<GroupPatch> {
+        let ops = patch::parse(&json!({"schemas": [SCHEMA_PATCH_OP], "Operations": list}))?;
+        plan_patch(&ops, "g1")
+    }
+
+    #[test]
+    fn okta_rename_with_the_group_id_in_the_value_renames() {
+        let p = plan(json!([{"op":"replace","value":{"id":"g1","displayName":"New"}}])).unwrap();
+        assert_eq!(p.display_name.as_deref(), Some("New"));
+        assert!(p.add.is_empty() && p.remove.is_empty() && p.replace_members.is_none());
+    }
+
+    #[test]
+    fn okta_member_add_and_filtered_remove_become_deltas() {
+        let p = plan(json!([
+            {"op":"add","path":"members","value":[{"value":"u1","display":"a"},{"value":"u2"}]},
+            {"op":"remove","path":"members[value eq \"u3\"]"},
+            {"op":"remove","path":"members[value eq \"u2\"]"}
+        ]))
+        .unwrap();
+        assert_eq!(p.add, vec!["u1"]);
+        assert_eq!(p.remove, vec!["u3", "u2"]);
+        assert!(!p.touches_group_item());
+    }
+
+    #[test]
+    fn replacing_members_replaces_the_whole_list() {
+        let p = plan(json!([{"op":"replace","path":"members","value":[{"value":"u9"}]}])).unwrap();
+        assert_eq!(p.replace_members, Some(vec!["u9".to_string()]));
+        let p = plan(json!([{"op":"remove","path":"members"}])).unwrap();
+        assert_eq!(p.replace_members, Some(vec![]));
+    }
+
+    #[test]
+    fn unsupported_group_operations_are_refused_with_their_rfc_type() {
+        let t = |v: Value| plan(v).unwrap_err().scim_type;
+        assert_eq!(
+            t(json!([{"op":"remove","path":"members[display eq \"x\"]"}])),
+            "invalidFilter"
+        );
+        assert_eq!(
+            t(json!([{"op":"replace","path":"color","value":"x"}])),
+            "invalidPath"
+        );
+        assert_eq!(
+            t(json!([{"op":"replace","value":{"id":"other"}}])),
+            "mutability"
+        );
+        assert_eq!(
+            t(json!([{"op":"add","path":"members","value":[{"display":"x"}]}])),
+            "invalidValue"
+        );
+        assert_eq!(
+            t(json!([{"op":"replace","path":"displayName","value":""}])),
+            "invalidValue"
+        );
+    }
+
+    #[test]
+    fn group_bodies_need_a_display_name_and_member_ids() {
+        let g = from_scim(&json!({"schemas":[SCHEMA_GROUP],"displayName":"Eng","members":[{"value":"u1"},{"value":"u1"}]})).unwrap();
+        assert_eq!(
+            (g.display_name.as_str(), g.members),
+            ("Eng", vec!["u1".to_string()])
+        );
+        assert_eq!(
+            from_scim(&json!({"members":[]})).unwrap_err().scim_type,
+            "invalidValue"
+        );
+    }
+}
