@@ -1,3 +1,5 @@
-//! SAML 2.0: metadata in both directions for now; the ACS validator arrives with the SAML issue.
+//! SAML 2.0: metadata in both directions, the ACS validator (signature verification in pure Rust),
+//! AuthnRequests for SP-initiated login, and attribute mapping.
 
+pub mod c14n;
 pub mod metadata;
