@@ -3,3 +3,12 @@
 
 pub mod c14n;
 pub mod metadata;
+pub mod attributes;
+pub mod validate;
+pub mod verify;
+
+#[cfg(any(test, feature = "test-idp"))]
+pub mod test_idp;
+
+#[cfg(test)]
+mod tests;
