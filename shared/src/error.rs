@@ -6,6 +6,7 @@ use http::StatusCode;
 use lambda_http::{Body, Response};
 use serde_json::json;
 
+use crate::saml::validate::SamlError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +37,9 @@ pub enum AppError {
     NotImplemented(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A refused SAML response or sign-in: the page names the failed check and nothing else.
+    #[error(transparent)]
+    Saml(#[from] SamlError),
 }
 
 /// How a route wants its errors rendered.
@@ -66,6 +70,7 @@ impl AppError {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::NotConfigured { .. } => StatusCode::CONFLICT,
             AppError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            AppError::Saml(e) => e.status(),
             AppError::Store(e) => match e {
                 StoreError::AlreadyExists(_) | StoreError::Uniqueness { .. } => {
                     StatusCode::CONFLICT
@@ -92,6 +97,7 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::BadRequest { code, .. } | AppError::NotConfigured { code, .. } => code,
             AppError::NotImplemented(_) => "not_implemented",
+            AppError::Saml(e) => e.code(),
             AppError::Store(e) => match e {
                 StoreError::AlreadyExists(_) => "already_exists",
                 StoreError::Uniqueness { .. } => "uniqueness",

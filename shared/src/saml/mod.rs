@@ -4,6 +4,7 @@
 pub mod c14n;
 pub mod metadata;
 pub mod attributes;
+pub mod authn_request;
 pub mod validate;
 pub mod verify;
 

@@ -12,6 +12,7 @@
 //! | session             | `ORG#{org}#SESSION#{hash}`      | `SESSION`          | `ORG#{org}#USESS#{uid}` / hash       |                 |
 //! | AuthnRequest ID     | `ORG#{org}#AUTHNREQ#{id}`       | `AUTHNREQ`         |                                      |                 |
 //! | seen assertion ID   | `ORG#{org}#ASSERTION#{id}`      | `ASSERTION`        |                                      |                 |
+//! | one-time code       | `ORG#{org}#CODE#{hash}`         | `CODE`             |                                      |                 |
 //!
 //! Sessions and SAML IDs get partitions of their own so sign-in traffic spreads across partitions.
 
@@ -78,3 +79,7 @@ pub fn assertion_pk(org: &str, id: &str) -> String {
     format!("ORG#{org}#ASSERTION#{id}")
 }
 pub const ASSERTION_SK: &str = "ASSERTION";
+pub fn code_pk(org: &str, code_hash: &str) -> String {
+    format!("ORG#{org}#CODE#{code_hash}")
+}
+pub const CODE_SK: &str = "CODE";

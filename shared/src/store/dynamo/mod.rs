@@ -5,6 +5,7 @@ mod groups;
 mod orgs;
 mod replay;
 mod sessions;
+mod sign_in;
 mod users;
 
 use std::collections::HashMap;
