@@ -8,4 +8,5 @@ mod cli;
 mod handlers;
 mod local_stack;
 mod routes;
+mod saml;
 mod store_conformance;

@@ -218,3 +218,51 @@ pub(super) async fn acs<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Han
     .map_err(|e| AppError::bad_request("bad_response", e.to_string()))?;
     Ok((resp, "ok"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn org() -> Org {
+        let mut org = Org::new("acme", "https://sso.example.com", 0);
+        org.allowed_redirect_urls = vec![
+            "https://app.example.com/".into(),
+            "https://other.example.com/portal".into(),
+        ];
+        org.default_app_url = Some("https://app.example.com/home".into());
+        org
+    }
+
+    fn target(relay: &str) -> String {
+        redirect_target(&org(), Some(relay)).unwrap().to_string()
+    }
+
+    #[test]
+    fn relay_state_on_or_under_an_allowed_url_is_followed() {
+        assert_eq!(target("https://app.example.com/reports?id=1"), "https://app.example.com/reports?id=1");
+        assert_eq!(target("https://other.example.com/portal"), "https://other.example.com/portal");
+        assert_eq!(target("https://other.example.com/portal/x"), "https://other.example.com/portal/x");
+    }
+
+    #[test]
+    fn anything_else_goes_to_the_default_app_never_elsewhere() {
+        for evil in [
+            "https://evil.example.com/",
+            "https://app.example.com.evil.example/",
+            "http://app.example.com/",
+            "https://app.example.com:8443/",
+            "https://other.example.com/portalx",
+            "https://other.example.com/",
+            "https://user:pw@app.example.com/",
+            "//evil.example.com/",
+            "/relative",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(target(evil), "https://app.example.com/home", "{evil}");
+        }
+        let mut bare = org();
+        bare.default_app_url = None;
+        assert_eq!(redirect_target(&bare, Some("https://evil.example.com/")), None);
+    }
+}
