@@ -38,6 +38,23 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // Where the time goes.
+    let mut p = c.benchmark_group("saml_parts");
+    p.bench_function("parse", |b| b.iter(|| roxmltree::Document::parse(&xml).unwrap().descendants().count()));
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let assertion = doc.descendants().find(|n| n.tag_name().name() == "Assertion").unwrap();
+    p.bench_function("c14n_assertion", |b| b.iter(|| {
+        let mut out = Vec::with_capacity(8192);
+        shared::saml::c14n::canonicalize(assertion, None, &["xs"], &mut out).unwrap();
+        out.len()
+    }));
+    let key = shared::saml::test_idp::idp_key();
+    let public = rsa::PublicKey::from(&key);
+    let hashed = <sha2::Sha256 as sha2::Digest>::digest(b"x").to_vec();
+    let sig = key.sign(rsa::Pkcs1v15Sign::new::<rsa::sha2::Sha256>(), &hashed).unwrap();
+    p.bench_function("rsa2048_verify", |b| b.iter(|| public.verify(rsa::Pkcs1v15Sign::new::<rsa::sha2::Sha256>(), &hashed, &sig).is_ok()));
+    p.finish();
 }
 
 criterion_group!(benches, bench);

@@ -10,7 +10,7 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rsa::pkcs8::DecodePrivateKey;
-use rsa::{Pkcs1v15Sign, RsaPrivateKey};
+use rsa::{Pkcs1v15Sign, PrivateKey as RsaPrivateKey};
 use sha2::{Digest, Sha256};
 
 use super::c14n::canonicalize;
@@ -246,9 +246,16 @@ impl Spec {
             let key = self.key.clone().unwrap_or_else(idp_key);
             let hashed = self.hash(&out);
             let padding = if self.sha1 {
-                Pkcs1v15Sign::new::<sha1::Sha1>()
+                // DigestInfo prefix for SHA-1 (RFC 8017 §9.2 note 1).
+                Pkcs1v15Sign {
+                    hash_len: Some(20),
+                    prefix: Box::new([
+                        0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05,
+                        0x00, 0x04, 0x14,
+                    ]),
+                }
             } else {
-                Pkcs1v15Sign::new::<Sha256>()
+                Pkcs1v15Sign::new::<rsa::sha2::Sha256>()
             };
             STANDARD.encode(key.sign(padding, &hashed).expect("sign"))
         };

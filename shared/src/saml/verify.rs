@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use roxmltree::Node;
 use rsa::pkcs8::DecodePublicKey;
-use rsa::{Pkcs1v15Sign, RsaPublicKey};
+use rsa::{Pkcs1v15Sign, PublicKey as RsaPublicKey};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use super::c14n::canonicalize;
@@ -45,9 +45,10 @@ impl Hash {
     }
     fn padding(self) -> Pkcs1v15Sign {
         match self {
-            Hash::Sha256 => Pkcs1v15Sign::new::<Sha256>(),
-            Hash::Sha384 => Pkcs1v15Sign::new::<Sha384>(),
-            Hash::Sha512 => Pkcs1v15Sign::new::<Sha512>(),
+            // rsa 0.10 names hashes with sha2 0.11 (its re-export); only the OID prefix is used.
+            Hash::Sha256 => Pkcs1v15Sign::new::<rsa::sha2::Sha256>(),
+            Hash::Sha384 => Pkcs1v15Sign::new::<rsa::sha2::Sha384>(),
+            Hash::Sha512 => Pkcs1v15Sign::new::<rsa::sha2::Sha512>(),
         }
     }
 }
