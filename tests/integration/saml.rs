@@ -11,7 +11,6 @@ use aws_sdk_dynamodb::error::BoxError;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use shared::org::{IdpConfig, Org, Provisioning};
-use shared::routes::Function;
 use shared::saml::test_idp::{encode, idp_certificate, Spec, IDP_ENTITY_ID, ISSUED_AT};
 use shared::store::{DynamoStore, NewUser, OrgStore, UserStore};
 use shared::App;
@@ -109,8 +108,9 @@ async fn a_signed_response_signs_the_user_in_until_logout_and_never_past_24_hour
     let location = header(&resp, "location");
     assert!(location.starts_with("https://app.example.com/reports?x=1&code=code_"), "{location}");
     let set_cookie = header(&resp, "set-cookie");
-    for part in [&format!("Path=/orgs/{}", env.org.org), "HttpOnly", "Secure", "SameSite=Lax", "Max-Age=86400"] {
-        assert!(set_cookie.contains(part.as_str()), "{set_cookie} lacks {part}");
+    let path = format!("Path=/orgs/{}", env.org.org);
+    for part in [path.as_str(), "HttpOnly", "Secure", "SameSite=Lax", "Max-Age=86400"] {
+        assert!(set_cookie.contains(part), "{set_cookie} lacks {part}");
     }
     let cookie = session_cookie(&resp);
 
