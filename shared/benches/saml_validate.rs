@@ -5,7 +5,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use shared::org::{IdpConfig, Org};
-use shared::saml::test_idp::{encode, idp_certificate, read_fixture, BASE_URL, IDP_ENTITY_ID, ISSUED_AT, ORG};
+use shared::saml::test_idp::{
+    encode, idp_certificate, read_fixture, BASE_URL, IDP_ENTITY_ID, ISSUED_AT, ORG,
+};
 use shared::saml::validate::{validate, AcsInput, SamlConfig};
 
 fn org() -> Org {
@@ -23,37 +25,80 @@ fn bench(c: &mut Criterion) {
     let xml = String::from_utf8(read_fixture("okta-assertion-signed/response.xml")).unwrap();
     let posted = encode(&xml);
     let cfg = SamlConfig::for_org(&org).unwrap();
-    assert!(validate(&AcsInput { saml_response: &posted }, &cfg, ISSUED_AT).is_ok());
+    assert!(validate(
+        &AcsInput {
+            saml_response: &posted
+        },
+        &cfg,
+        ISSUED_AT
+    )
+    .is_ok());
 
     let mut g = c.benchmark_group("saml");
     g.throughput(Throughput::Elements(1));
     g.bench_function("validate_okta_response", |b| {
-        b.iter(|| validate(&AcsInput { saml_response: &posted }, &cfg, ISSUED_AT).unwrap())
+        b.iter(|| {
+            validate(
+                &AcsInput {
+                    saml_response: &posted,
+                },
+                &cfg,
+                ISSUED_AT,
+            )
+            .unwrap()
+        })
     });
     // What the ACS does per request: the org's certificate is parsed each time too.
     g.bench_function("config_and_validate_okta_response", |b| {
         b.iter(|| {
             let cfg = SamlConfig::for_org(&org).unwrap();
-            validate(&AcsInput { saml_response: &posted }, &cfg, ISSUED_AT).unwrap()
+            validate(
+                &AcsInput {
+                    saml_response: &posted,
+                },
+                &cfg,
+                ISSUED_AT,
+            )
+            .unwrap()
         })
     });
     g.finish();
 
     // Where the time goes.
     let mut p = c.benchmark_group("saml_parts");
-    p.bench_function("parse", |b| b.iter(|| roxmltree::Document::parse(&xml).unwrap().descendants().count()));
+    p.bench_function("parse", |b| {
+        b.iter(|| {
+            roxmltree::Document::parse(&xml)
+                .unwrap()
+                .descendants()
+                .count()
+        })
+    });
     let doc = roxmltree::Document::parse(&xml).unwrap();
-    let assertion = doc.descendants().find(|n| n.tag_name().name() == "Assertion").unwrap();
-    p.bench_function("c14n_assertion", |b| b.iter(|| {
-        let mut out = Vec::with_capacity(8192);
-        shared::saml::c14n::canonicalize(assertion, None, &["xs"], &mut out).unwrap();
-        out.len()
-    }));
+    let assertion = doc
+        .descendants()
+        .find(|n| n.tag_name().name() == "Assertion")
+        .unwrap();
+    p.bench_function("c14n_assertion", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(8192);
+            shared::saml::c14n::canonicalize(assertion, None, &["xs"], &mut out).unwrap();
+            out.len()
+        })
+    });
     let key = shared::saml::test_idp::idp_key();
     let public = rsa::PublicKey::from(&key);
     let hashed = <sha2::Sha256 as sha2::Digest>::digest(b"x").to_vec();
-    let sig = key.sign(rsa::Pkcs1v15Sign::new::<rsa::sha2::Sha256>(), &hashed).unwrap();
-    p.bench_function("rsa2048_verify", |b| b.iter(|| public.verify(rsa::Pkcs1v15Sign::new::<rsa::sha2::Sha256>(), &hashed, &sig).is_ok()));
+    let sig = key
+        .sign(rsa::Pkcs1v15Sign::new::<rsa::sha2::Sha256>(), &hashed)
+        .unwrap();
+    p.bench_function("rsa2048_verify", |b| {
+        b.iter(|| {
+            public
+                .verify(rsa::Pkcs1v15Sign::new::<rsa::sha2::Sha256>(), &hashed, &sig)
+                .is_ok()
+        })
+    });
     p.finish();
 }
 

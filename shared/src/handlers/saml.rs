@@ -13,10 +13,12 @@ use crate::error::AppError;
 use crate::http::{body_bytes, response, SESSION_COOKIE};
 use crate::org::{Org, Provisioning};
 use crate::saml::attributes::apply;
-use crate::saml::authn_request::{authn_request_xml, new_request_id, redirect_url, REQUEST_TTL_SECONDS};
+use crate::saml::authn_request::{
+    authn_request_xml, new_request_id, redirect_url, REQUEST_TTL_SECONDS,
+};
 use crate::saml::metadata::sp_metadata_xml;
 use crate::saml::validate::{validate, AcsInput, SamlConfig, SamlError};
-use crate::store::{Session, SignIn, SignInError, Store, StoreError, OneTimeCode, User, UserWrite};
+use crate::store::{OneTimeCode, Session, SignIn, SignInError, Store, StoreError, User, UserWrite};
 use crate::tokens::Secret;
 
 /// SAML responses from Okta are a few KB; 256 KiB leaves room for large attribute statements and
@@ -68,8 +70,12 @@ pub(super) async fn login<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> H
         .remember_request_id(&ctx.org.org, &id, ctx.now + REQUEST_TTL_SECONDS)
         .await?;
     let xml = authn_request_xml(&ctx.org, &id, sso_url, ctx.now);
-    let url = redirect_url(sso_url, &xml, relay_state.as_deref())
-        .map_err(|detail| AppError::NotConfigured { code: "idp_sso_url_invalid", detail })?;
+    let url = redirect_url(sso_url, &xml, relay_state.as_deref()).map_err(|detail| {
+        AppError::NotConfigured {
+            code: "idp_sso_url_invalid",
+            detail,
+        }
+    })?;
     let resp = Response::builder()
         .status(StatusCode::FOUND)
         .header("location", url.as_str())
@@ -95,7 +101,9 @@ pub fn redirect_target(org: &Org, relay_state: Option<&str>) -> Option<url::Url>
                 candidate.origin() == e.origin()
                     && (cp == ep
                         || (ep.ends_with('/') && cp.starts_with(ep))
-                        || cp.strip_prefix(ep).is_some_and(|rest| rest.starts_with('/')))
+                        || cp
+                            .strip_prefix(ep)
+                            .is_some_and(|rest| rest.starts_with('/')))
             })
     };
     relay_state
@@ -127,15 +135,29 @@ pub(super) async fn acs<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Han
     }
     let saml_response = saml_response.ok_or(saml(SamlError::MalformedResponse))?;
     let cfg = SamlConfig::for_org(org).map_err(saml)?;
-    let verified = validate(&AcsInput { saml_response: &saml_response }, &cfg, ctx.now).map_err(saml)?;
+    let verified = validate(
+        &AcsInput {
+            saml_response: &saml_response,
+        },
+        &cfg,
+        ctx.now,
+    )
+    .map_err(saml)?;
 
     // Round trip 1: the user, by NameID (userName is case-insensitive, RFC 7643 §4.1.1).
-    let existing = app.store.find_user_by_user_name(&org.org, &verified.name_id).await?;
+    let existing = app
+        .store
+        .find_user_by_user_name(&org.org, &verified.name_id)
+        .await?;
     let (user_id, user_write) = match existing {
         Some(u) if !u.active => return Err(saml(SamlError::UserInactive)),
         Some(mut u) => {
             let id = u.id.clone();
-            if apply(&mut u.attributes, &verified.attributes, &org.attribute_mapping) {
+            if apply(
+                &mut u.attributes,
+                &verified.attributes,
+                &org.attribute_mapping,
+            ) {
                 u.version += 1;
                 u.updated_at = ctx.now;
                 (id, UserWrite::Update(u))
@@ -148,7 +170,11 @@ pub(super) async fn acs<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Han
         }
         None => {
             let mut attributes = serde_json::json!({});
-            apply(&mut attributes, &verified.attributes, &org.attribute_mapping);
+            apply(
+                &mut attributes,
+                &verified.attributes,
+                &org.attribute_mapping,
+            );
             let user = User {
                 id: uuid::Uuid::new_v4().to_string(),
                 user_name: verified.name_id.clone(),
@@ -239,9 +265,18 @@ mod tests {
 
     #[test]
     fn relay_state_on_or_under_an_allowed_url_is_followed() {
-        assert_eq!(target("https://app.example.com/reports?id=1"), "https://app.example.com/reports?id=1");
-        assert_eq!(target("https://other.example.com/portal"), "https://other.example.com/portal");
-        assert_eq!(target("https://other.example.com/portal/x"), "https://other.example.com/portal/x");
+        assert_eq!(
+            target("https://app.example.com/reports?id=1"),
+            "https://app.example.com/reports?id=1"
+        );
+        assert_eq!(
+            target("https://other.example.com/portal"),
+            "https://other.example.com/portal"
+        );
+        assert_eq!(
+            target("https://other.example.com/portal/x"),
+            "https://other.example.com/portal/x"
+        );
     }
 
     #[test]
@@ -263,6 +298,9 @@ mod tests {
         }
         let mut bare = org();
         bare.default_app_url = None;
-        assert_eq!(redirect_target(&bare, Some("https://evil.example.com/")), None);
+        assert_eq!(
+            redirect_target(&bare, Some("https://evil.example.com/")),
+            None
+        );
     }
 }

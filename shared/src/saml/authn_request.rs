@@ -69,19 +69,36 @@ mod tests {
     fn the_redirect_carries_a_deflated_authn_request_naming_our_acs_and_entity_id() {
         let org = Org::new("acme", "https://sso.example.com", 0);
         let id = new_request_id();
-        let xml = authn_request_xml(&org, &id, "https://acme.okta.com/app/x/sso/saml", 1_768_478_400);
-        let url = redirect_url("https://acme.okta.com/app/x/sso/saml", &xml, Some("https://app.example.com/x")).unwrap();
+        let xml = authn_request_xml(
+            &org,
+            &id,
+            "https://acme.okta.com/app/x/sso/saml",
+            1_768_478_400,
+        );
+        let url = redirect_url(
+            "https://acme.okta.com/app/x/sso/saml",
+            &xml,
+            Some("https://app.example.com/x"),
+        )
+        .unwrap();
         let pairs: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
         assert_eq!(pairs["RelayState"], "https://app.example.com/x");
         let raw = STANDARD.decode(&pairs["SAMLRequest"]).unwrap();
         let mut inflated = String::new();
-        flate2::read::DeflateDecoder::new(&raw[..]).read_to_string(&mut inflated).unwrap();
+        flate2::read::DeflateDecoder::new(&raw[..])
+            .read_to_string(&mut inflated)
+            .unwrap();
         let doc = roxmltree::Document::parse(&inflated).unwrap();
         let root = doc.root_element();
         assert_eq!(root.attribute("ID"), Some(id.as_str()));
-        assert_eq!(root.attribute("AssertionConsumerServiceURL"), Some("https://sso.example.com/orgs/acme/saml/acs"));
+        assert_eq!(
+            root.attribute("AssertionConsumerServiceURL"),
+            Some("https://sso.example.com/orgs/acme/saml/acs")
+        );
         assert_eq!(root.attribute("IssueInstant"), Some("2026-01-15T12:00:00Z"));
-        assert!(inflated.contains("<saml:Issuer>https://sso.example.com/orgs/acme/saml/metadata</saml:Issuer>"));
+        assert!(inflated.contains(
+            "<saml:Issuer>https://sso.example.com/orgs/acme/saml/metadata</saml:Issuer>"
+        ));
     }
 
     #[test]

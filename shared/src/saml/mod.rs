@@ -1,10 +1,10 @@
 //! SAML 2.0: metadata in both directions, the ACS validator (signature verification in pure Rust),
 //! AuthnRequests for SP-initiated login, and attribute mapping.
 
-pub mod c14n;
-pub mod metadata;
 pub mod attributes;
 pub mod authn_request;
+pub mod c14n;
+pub mod metadata;
 pub mod validate;
 pub mod verify;
 

@@ -32,10 +32,14 @@ pub fn read_fixture(rel: &str) -> Vec<u8> {
 }
 
 pub fn idp_certificate() -> String {
-    String::from_utf8_lossy(&read_fixture("idp-test-cert.b64")).trim().to_string()
+    String::from_utf8_lossy(&read_fixture("idp-test-cert.b64"))
+        .trim()
+        .to_string()
 }
 pub fn other_certificate() -> String {
-    String::from_utf8_lossy(&read_fixture("other-test-cert.b64")).trim().to_string()
+    String::from_utf8_lossy(&read_fixture("other-test-cert.b64"))
+        .trim()
+        .to_string()
 }
 pub fn idp_key() -> RsaPrivateKey {
     RsaPrivateKey::from_pkcs8_der(&read_fixture("idp-test-key.pk8.der")).expect("test key")
@@ -239,7 +243,13 @@ impl Spec {
             let doc = roxmltree::Document::parse(&draft).expect("well-formed");
             let si = doc
                 .descendants()
-                .find(|n| n.tag_name().name() == "SignedInfo" && n.parent().and_then(|p| p.parent()).and_then(|p| p.attribute("ID")) == Some(id))
+                .find(|n| {
+                    n.tag_name().name() == "SignedInfo"
+                        && n.parent()
+                            .and_then(|p| p.parent())
+                            .and_then(|p| p.attribute("ID"))
+                            == Some(id)
+                })
                 .expect("SignedInfo");
             let mut out = Vec::new();
             canonicalize(si, None, &[], &mut out).expect("c14n");

@@ -151,7 +151,13 @@ fn fixtures_are_exactly_what_the_test_idp_produces() {
 fn every_fixture_reaches_its_expected_outcome() {
     for (folder, _, expected) in cases() {
         let xml = read_fixture(&format!("{folder}/response.xml"));
-        let got = validate(&AcsInput { saml_response: &encode(&String::from_utf8(xml).unwrap()) }, &config(), ISSUED_AT);
+        let got = validate(
+            &AcsInput {
+                saml_response: &encode(&String::from_utf8(xml).unwrap()),
+            },
+            &config(),
+            ISSUED_AT,
+        );
         match (expected, got) {
             (Ok(name), Ok(v)) => assert_eq!(v.name_id, name, "{folder}"),
             (Err(code), Err(e)) => assert_eq!(e.code(), code, "{folder}"),
@@ -167,7 +173,9 @@ fn a_valid_okta_response_yields_identity_attributes_and_replay_window() {
     assert_eq!(v.assertion_id, "id1768478400000asrt00000001");
     assert_eq!(v.in_response_to.as_deref(), Some(REQUEST_ID));
     assert_eq!(v.replay_until, ISSUED_AT + 300 + 180);
-    assert!(v.attributes.contains(&("firstName".into(), vec!["Ada".into()])));
+    assert!(v
+        .attributes
+        .contains(&("firstName".into(), vec!["Ada".into()])));
 }
 
 #[test]
@@ -175,17 +183,27 @@ fn clock_skew_is_allowed_on_both_ends_and_no_further() {
     let xml = String::from_utf8(read_fixture("okta-assertion-signed/response.xml")).unwrap();
     // NotBefore = issued - 300, NotOnOrAfter = issued + 300, skew 180.
     assert!(validate_xml(&xml, &config(), ISSUED_AT - 300 - 180).is_ok());
-    assert_eq!(validate_xml(&xml, &config(), ISSUED_AT - 300 - 181).unwrap_err(), SamlError::NotYetValid);
+    assert_eq!(
+        validate_xml(&xml, &config(), ISSUED_AT - 300 - 181).unwrap_err(),
+        SamlError::NotYetValid
+    );
     assert!(validate_xml(&xml, &config(), ISSUED_AT + 300 + 179).is_ok());
-    assert_eq!(validate_xml(&xml, &config(), ISSUED_AT + 300 + 180).unwrap_err(), SamlError::SubjectConfirmationExpired);
+    assert_eq!(
+        validate_xml(&xml, &config(), ISSUED_AT + 300 + 180).unwrap_err(),
+        SamlError::SubjectConfirmationExpired
+    );
 }
 
 #[test]
 fn idp_initiated_responses_are_refused_when_the_org_turns_them_off() {
     let mut cfg = config();
     cfg.allow_idp_initiated = false;
-    let idp_initiated = String::from_utf8(read_fixture("okta-assertion-signed/response.xml")).unwrap();
-    assert_eq!(validate_xml(&idp_initiated, &cfg, ISSUED_AT).unwrap_err(), SamlError::IdpInitiatedNotAllowed);
+    let idp_initiated =
+        String::from_utf8(read_fixture("okta-assertion-signed/response.xml")).unwrap();
+    assert_eq!(
+        validate_xml(&idp_initiated, &cfg, ISSUED_AT).unwrap_err(),
+        SamlError::IdpInitiatedNotAllowed
+    );
     let sp_initiated = String::from_utf8(read_fixture("okta-sp-initiated/response.xml")).unwrap();
     assert!(validate_xml(&sp_initiated, &cfg, ISSUED_AT).is_ok());
 }
@@ -196,7 +214,10 @@ fn an_org_without_a_signing_certificate_signs_nobody_in() {
     cfg.keys = IdpKeys::from_certificates(&[]).unwrap();
     for folder in ["okta-assertion-signed", "bad/unsigned"] {
         let xml = String::from_utf8(read_fixture(&format!("{folder}/response.xml"))).unwrap();
-        assert_eq!(validate_xml(&xml, &cfg, ISSUED_AT).unwrap_err(), SamlError::NoIdpCertificate);
+        assert_eq!(
+            validate_xml(&xml, &cfg, ISSUED_AT).unwrap_err(),
+            SamlError::NoIdpCertificate
+        );
     }
 }
 
@@ -210,8 +231,25 @@ fn a_rotated_certificate_list_accepts_either_key() {
 
 #[test]
 fn garbage_is_refused_as_malformed_never_a_panic() {
-    for input in ["", "!!!", "PD94bWw+", "AA==", &encode("<a>"), &encode("<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\"/>")] {
-        assert!(validate(&AcsInput { saml_response: input }, &config(), ISSUED_AT).is_err(), "{input}");
+    for input in [
+        "",
+        "!!!",
+        "PD94bWw+",
+        "AA==",
+        &encode("<a>"),
+        &encode("<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\"/>"),
+    ] {
+        assert!(
+            validate(
+                &AcsInput {
+                    saml_response: input
+                },
+                &config(),
+                ISSUED_AT
+            )
+            .is_err(),
+            "{input}"
+        );
     }
 }
 
@@ -219,13 +257,28 @@ fn garbage_is_refused_as_malformed_never_a_panic() {
 
 #[test]
 fn every_corpus_case_reaches_the_outcome_expected_json_gives() {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpora/ssoready-saml");
-    let expected: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(format!("{root}/expected.json")).unwrap()).unwrap();
+    let root = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/corpora/ssoready-saml"
+    );
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{root}/expected.json")).unwrap())
+            .unwrap();
     let mut seen = 0;
-    for (case, want) in expected.as_object().unwrap().iter().filter(|(k, _)| !k.starts_with('_')) {
+    for (case, want) in expected
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| !k.starts_with('_'))
+    {
         let dir = format!("{root}/{case}");
-        let params: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(format!("{dir}/params.json")).unwrap()).unwrap();
-        let idp = super::metadata::parse_idp_metadata(&std::fs::read_to_string(format!("{dir}/metadata.xml")).unwrap()).unwrap();
+        let params: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{dir}/params.json")).unwrap())
+                .unwrap();
+        let idp = super::metadata::parse_idp_metadata(
+            &std::fs::read_to_string(format!("{dir}/metadata.xml")).unwrap(),
+        )
+        .unwrap();
         let cfg = SamlConfig {
             idp_entity_id: idp.entity_id,
             keys: IdpKeys::from_certificates(&idp.certificates).unwrap(),
@@ -234,16 +287,34 @@ fn every_corpus_case_reaches_the_outcome_expected_json_gives() {
             clock_skew: 180,
             allow_idp_initiated: true,
         };
-        let now = time::OffsetDateTime::parse(params["now"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap().unix_timestamp();
+        let now = time::OffsetDateTime::parse(
+            params["now"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+        .unix_timestamp();
         let bytes = std::fs::read(format!("{dir}/assertion.xml")).unwrap();
-        let got = validate(&AcsInput { saml_response: &base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &bytes) }, &cfg, now);
+        let got = validate(
+            &AcsInput {
+                saml_response: &base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    &bytes,
+                ),
+            },
+            &cfg,
+            now,
+        );
         match want["expect"].as_str().unwrap() {
             "accept" => {
                 let v = got.unwrap_or_else(|e| panic!("{case}: expected accept, got {e:?}"));
                 if let Some(name) = want["name_id"].as_str() {
                     assert_eq!(v.name_id, name, "{case}");
                 }
-                assert_eq!(v.in_response_to.as_deref(), want["in_response_to"].as_str(), "{case}");
+                assert_eq!(
+                    v.in_response_to.as_deref(),
+                    want["in_response_to"].as_str(),
+                    "{case}"
+                );
             }
             _ => assert!(got.is_err(), "{case}: expected reject, got {got:?}"),
         }

@@ -109,7 +109,9 @@ pub enum SamlError {
     IdpInitiatedNotAllowed,
     #[error("this assertion was already used")]
     AssertionReplayed,
-    #[error("the response answers a request this service did not make, or one already used or expired")]
+    #[error(
+        "the response answers a request this service did not make, or one already used or expired"
+    )]
     UnknownInResponseTo,
     #[error("this user is not provisioned in the organization")]
     UserNotProvisioned,
@@ -458,10 +460,7 @@ fn read_assertion(
         .children()
         .filter(|c| is(c, SAML_NS, "AttributeStatement"))
     {
-        for attr in statement
-            .children()
-            .filter(|c| is(c, SAML_NS, "Attribute"))
-        {
+        for attr in statement.children().filter(|c| is(c, SAML_NS, "Attribute")) {
             let Some(name) = attr.attribute("Name") else {
                 continue;
             };
@@ -496,13 +495,12 @@ fn check_confirmation<'a>(
     cfg: &SamlConfig,
     now: i64,
 ) -> Result<(Option<&'a str>, i64), SamlError> {
-    let data = child(sc, SAML_NS, "SubjectConfirmationData")
-        .ok_or(SamlError::RecipientMismatch)?;
+    let data = child(sc, SAML_NS, "SubjectConfirmationData").ok_or(SamlError::RecipientMismatch)?;
     if data.attribute("Recipient") != Some(cfg.acs_url.as_str()) {
         return Err(SamlError::RecipientMismatch);
     }
-    let noa = instant(data.attribute("NotOnOrAfter"))?
-        .ok_or(SamlError::SubjectConfirmationExpired)?;
+    let noa =
+        instant(data.attribute("NotOnOrAfter"))?.ok_or(SamlError::SubjectConfirmationExpired)?;
     if now - cfg.clock_skew >= noa {
         return Err(SamlError::SubjectConfirmationExpired);
     }

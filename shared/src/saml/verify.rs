@@ -98,7 +98,9 @@ fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         if n == 0 || n > 4 || rest.len() < n {
             return None;
         }
-        let len = rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | *b as usize);
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | *b as usize);
         (len, &rest[n..])
     };
     if rest.len() < len {
@@ -111,8 +113,12 @@ fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 /// the IdP certificate is pinned by configuration, so its validity dates and issuer do not matter
 /// (SAML metadata interoperability profile §2.2).
 fn spki_of_certificate(der: &[u8]) -> Option<&[u8]> {
-    let (0x30, cert, _) = tlv(der)? else { return None };
-    let (0x30, mut tbs, _) = tlv(cert)? else { return None };
+    let (0x30, cert, _) = tlv(der)? else {
+        return None;
+    };
+    let (0x30, mut tbs, _) = tlv(cert)? else {
+        return None;
+    };
     // Optional [0] version, then serialNumber, signature, issuer, validity, subject.
     if tbs.first() == Some(&0xa0) {
         tbs = tlv(tbs)?.2;
@@ -140,7 +146,12 @@ fn inclusive_prefixes<'a>(method: Node<'a, 'a>) -> Result<Vec<&'a str>, SamlErro
         if child.tag_name().namespace() == Some(EXC_C14N)
             && child.tag_name().name() == "InclusiveNamespaces"
         {
-            prefixes.extend(child.attribute("PrefixList").unwrap_or("").split_ascii_whitespace());
+            prefixes.extend(
+                child
+                    .attribute("PrefixList")
+                    .unwrap_or("")
+                    .split_ascii_whitespace(),
+            );
         } else {
             return Err(SamlError::UnsupportedTransform);
         }
@@ -264,11 +275,10 @@ pub fn verify_enveloped<'a>(
     buf.clear();
     canonicalize(signed_info, None, &si_prefixes, buf).map_err(|_| SamlError::MalformedResponse)?;
     let hashed = sig_hash.digest(buf);
-    if keys
-        .0
-        .iter()
-        .any(|k| k.verify(sig_hash.padding(), &hashed, &signature_bytes).is_ok())
-    {
+    if keys.0.iter().any(|k| {
+        k.verify(sig_hash.padding(), &hashed, &signature_bytes)
+            .is_ok()
+    }) {
         Ok(())
     } else {
         Err(SamlError::SignatureInvalid)

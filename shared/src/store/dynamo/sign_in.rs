@@ -48,7 +48,12 @@ fn claim_item(org: &str, user_name: &str, user_id: &str) -> Item {
 
 impl DynamoStore {
     /// A put whose condition names the TTL attribute through `#exp`.
-    fn put_with_exp(&self, item: Item, condition: &str, now: i64) -> StoreResult<TransactWriteItem> {
+    fn put_with_exp(
+        &self,
+        item: Item,
+        condition: &str,
+        now: i64,
+    ) -> StoreResult<TransactWriteItem> {
         let p = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -114,7 +119,11 @@ impl SignInStore for DynamoStore {
         match &si.user {
             UserWrite::Unchanged => {}
             UserWrite::Create(user) => {
-                items.push(self.put(user_item(org, user)?, Some("attribute_not_exists(pk)"), &[])?);
+                items.push(self.put(
+                    user_item(org, user)?,
+                    Some("attribute_not_exists(pk)"),
+                    &[],
+                )?);
                 items.push(self.put(
                     claim_item(org, &user.user_name, &user.id),
                     Some("attribute_not_exists(pk)"),
@@ -140,7 +149,12 @@ impl SignInStore for DynamoStore {
         }
     }
 
-    async fn redeem_code(&self, org: &str, code_hash: &str, now: i64) -> StoreResult<Option<CodeGrant>> {
+    async fn redeem_code(
+        &self,
+        org: &str,
+        code_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<CodeGrant>> {
         // Delete-if-live, returning what was there: of two concurrent redemptions exactly one wins.
         let res = self
             .client
