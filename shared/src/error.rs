@@ -231,4 +231,18 @@ mod tests {
         assert_eq!(r.status(), 404);
         assert!(body(&r).contains("error: org_not_found"));
     }
+
+    #[test]
+    fn refused_sign_ins_render_a_page_naming_the_failed_check() {
+        let r = render(&AppError::Saml(SamlError::AudienceMismatch), Flavor::Page);
+        assert_eq!(r.status(), 400);
+        assert!(body(&r).contains("error: audience_mismatch"));
+        let r = render(&AppError::Saml(SamlError::UserNotProvisioned), Flavor::Page);
+        assert_eq!(r.status(), 403);
+        assert!(body(&r).contains("error: user_not_provisioned"));
+        assert_eq!(
+            render(&AppError::Saml(SamlError::UserInactive), Flavor::Page).status(),
+            403
+        );
+    }
 }
