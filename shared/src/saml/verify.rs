@@ -83,6 +83,9 @@ impl IdpKeys {
 
 /// Base64 with the line breaks XML producers insert (RFC 2045 style) removed first.
 pub fn decode_b64(text: &str) -> Option<Vec<u8>> {
+    if !text.bytes().any(|b| b.is_ascii_whitespace()) {
+        return STANDARD.decode(text).ok();
+    }
     let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     STANDARD.decode(compact).ok()
 }
