@@ -25,24 +25,29 @@ pub fn default_mapping() -> BTreeMap<String, String> {
     .collect()
 }
 
-fn object(v: &mut Value) -> &mut Map<String, Value> {
-    if !v.is_object() {
-        *v = Value::Object(Map::new());
-    }
-    match v {
-        Value::Object(m) => m,
-        _ => unreachable!("made an object above"),
-    }
-}
-
+/// Sets `doc[path[0]][path[1]]... = value`, turning non-objects on the way into objects.
 fn set(doc: &mut Value, path: &[&str], value: Value) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
     let mut cur = doc;
-    for key in &path[..path.len() - 1] {
-        cur = object(cur)
+    for key in parents {
+        if !cur.is_object() {
+            *cur = Value::Object(Map::new());
+        }
+        let Value::Object(m) = cur else {
+            return;
+        };
+        cur = m
             .entry(key.to_string())
             .or_insert_with(|| Value::Object(Map::new()));
     }
-    object(cur).insert(path[path.len() - 1].to_string(), value);
+    if !cur.is_object() {
+        *cur = Value::Object(Map::new());
+    }
+    if let Value::Object(m) = cur {
+        m.insert(last.to_string(), value);
+    }
 }
 
 /// Writes the mapped attributes into `doc`; returns whether anything changed.
