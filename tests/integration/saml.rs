@@ -15,18 +15,53 @@ use shared::saml::test_idp::{encode, idp_certificate, Spec, IDP_ENTITY_ID, ISSUE
 use shared::store::{DynamoStore, NewUser, OrgStore, UserStore};
 use shared::App;
 
-use crate::support::{body_json, body_text, config, event, store, table_name, unique_org};
+use crate::support::{
+    body_json, body_text, config, event, require_local_dynamodb, table_name, unique_org,
+};
+
+/// moto rolls a failed TransactWriteItems back by restoring a snapshot of every table of the
+/// region, which undoes writes that concurrent requests made meanwhile (real DynamoDB has no such
+/// problem). These tests fail transactions on purpose (replays, used request IDs), so they use a
+/// region of their own and run one at a time, and so leave the other tests' data alone.
+const REGION: &str = "eu-west-3";
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A store on the test table in [`REGION`], counting round trips if asked to.
+async fn store_with(counter: Option<RoundTrips>) -> DynamoStore {
+    require_local_dynamodb();
+    let shared_cfg = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let mut conf = aws_sdk_dynamodb::config::Builder::from(&shared_cfg)
+        .region(aws_sdk_dynamodb::config::Region::new(REGION));
+    if let Some(c) = counter {
+        conf = conf.interceptor(c);
+    }
+    let client = aws_sdk_dynamodb::Client::from_conf(conf.build());
+    let def = ssoctl::template::Template::load(&ssoctl::template::default_path())
+        .unwrap()
+        .table()
+        .unwrap();
+    ssoctl::local::create_table(&client, &table_name(), &def)
+        .await
+        .unwrap();
+    DynamoStore::new(client, table_name())
+}
+
+async fn store() -> DynamoStore {
+    store_with(None).await
+}
 
 const BASE: &str = "https://sso.example.com";
 const APP_URL: &str = "https://app.example.com/dashboard";
 
 struct Env {
+    _serial: tokio::sync::MutexGuard<'static, ()>,
     app: App<DynamoStore>,
     clock: Arc<AtomicI64>,
     org: Org,
 }
 
 async fn env(provisioning: Provisioning, store: DynamoStore) -> Env {
+    let serial = SERIAL.lock().await;
     let clock = Arc::new(AtomicI64::new(ISSUED_AT));
     let c = clock.clone();
     let app = App::new(config(), store).with_clock(move || c.load(Ordering::SeqCst));
@@ -40,7 +75,12 @@ async fn env(provisioning: Provisioning, store: DynamoStore) -> Env {
     org.allowed_redirect_urls = vec!["https://app.example.com/".into()];
     org.default_app_url = Some("https://app.example.com/home".into());
     app.store.create_org(&org).await.unwrap();
-    Env { app, clock, org }
+    Env {
+        _serial: serial,
+        app,
+        clock,
+        org,
+    }
 }
 
 impl Env {
@@ -416,13 +456,8 @@ impl Intercept for RoundTrips {
 
 #[tokio::test]
 async fn the_acs_costs_two_dynamodb_round_trips_on_the_happy_path_with_a_warm_org() {
-    store().await; // creates the table if needed
     let counter = RoundTrips::default();
-    let shared_cfg = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let conf = aws_sdk_dynamodb::config::Builder::from(&shared_cfg)
-        .interceptor(counter.clone())
-        .build();
-    let counted = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), table_name());
+    let counted = store_with(Some(counter.clone())).await;
     let env = env(Provisioning::Both, counted).await;
     provision(&env, "count@example.com", true).await;
     // Warm the org cache as an earlier request would have.
