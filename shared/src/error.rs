@@ -6,6 +6,7 @@ use http::StatusCode;
 use lambda_http::{Body, Response};
 use serde_json::json;
 
+use crate::saml::validate::SamlError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,9 @@ pub enum AppError {
     NotImplemented(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A refused SAML response or sign-in: the page names the failed check and nothing else.
+    #[error(transparent)]
+    Saml(#[from] SamlError),
 }
 
 impl From<crate::scim::ScimError> for AppError {
@@ -80,6 +84,7 @@ impl AppError {
             AppError::NotConfigured { .. } => StatusCode::CONFLICT,
             AppError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            AppError::Saml(e) => e.status(),
             AppError::Store(e) => match e {
                 StoreError::AlreadyExists(_) | StoreError::Uniqueness { .. } => {
                     StatusCode::CONFLICT
@@ -107,6 +112,7 @@ impl AppError {
             AppError::BadRequest { code, .. } | AppError::NotConfigured { code, .. } => code,
             AppError::NotImplemented(_) => "not_implemented",
             AppError::PreconditionFailed(_) => "precondition_failed",
+            AppError::Saml(e) => e.code(),
             AppError::Store(e) => match e {
                 StoreError::AlreadyExists(_) => "already_exists",
                 StoreError::Uniqueness { .. } => "uniqueness",
@@ -239,5 +245,19 @@ mod tests {
         let r = render(&AppError::OrgNotFound("nope".into()), Flavor::Page);
         assert_eq!(r.status(), 404);
         assert!(body(&r).contains("error: org_not_found"));
+    }
+
+    #[test]
+    fn refused_sign_ins_render_a_page_naming_the_failed_check() {
+        let r = render(&AppError::Saml(SamlError::AudienceMismatch), Flavor::Page);
+        assert_eq!(r.status(), 400);
+        assert!(body(&r).contains("error: audience_mismatch"));
+        let r = render(&AppError::Saml(SamlError::UserNotProvisioned), Flavor::Page);
+        assert_eq!(r.status(), 403);
+        assert!(body(&r).contains("error: user_not_provisioned"));
+        assert_eq!(
+            render(&AppError::Saml(SamlError::UserInactive), Flavor::Page).status(),
+            403
+        );
     }
 }

@@ -83,6 +83,12 @@ pub struct Org {
     pub allowed_redirect_urls: Vec<String>,
     #[serde(default)]
     pub reactivation: Reactivation,
+    /// Allowed difference between Okta's clock and ours, for every SAML time check.
+    #[serde(default = "default_clock_skew")]
+    pub clock_skew_seconds: u32,
+    /// SAML attribute name (as Okta sends it) → profile field (see `saml::attributes`).
+    #[serde(default = "crate::saml::attributes::default_mapping")]
+    pub attribute_mapping: std::collections::BTreeMap<String, String>,
     pub created_at: i64,
     pub updated_at: i64,
     /// Optimistic-concurrency version: every update is conditional on it.
@@ -91,6 +97,11 @@ pub struct Org {
 
 fn yes() -> bool {
     true
+}
+
+/// Three minutes: enough for ordinary NTP drift, short enough to keep stolen assertions short-lived.
+fn default_clock_skew() -> u32 {
+    180
 }
 
 impl Org {
@@ -105,6 +116,8 @@ impl Org {
             default_app_url: None,
             allowed_redirect_urls: Vec::new(),
             reactivation: Reactivation::default(),
+            clock_skew_seconds: default_clock_skew(),
+            attribute_mapping: crate::saml::attributes::default_mapping(),
             created_at: now,
             updated_at: now,
             version: 0,

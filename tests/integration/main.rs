@@ -10,5 +10,6 @@ mod handlers;
 mod local_stack;
 mod okta_replay;
 mod routes;
+mod saml;
 mod scim;
 mod store_conformance;

@@ -1,3 +1,16 @@
-//! SAML 2.0: metadata in both directions for now; the ACS validator arrives with the SAML issue.
+//! SAML 2.0: metadata in both directions, the ACS validator (signature verification in pure Rust),
+//! AuthnRequests for SP-initiated login, and attribute mapping.
 
+pub mod attributes;
+pub mod authn_request;
+pub mod c14n;
+pub mod error;
 pub mod metadata;
+pub mod validate;
+pub mod verify;
+
+#[cfg(any(test, feature = "test-idp"))]
+pub mod test_idp;
+
+#[cfg(test)]
+mod tests;

@@ -12,6 +12,7 @@
 
 pub mod dynamo;
 pub(crate) mod keys;
+pub mod sign_in;
 
 use std::future::Future;
 
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::org::Org;
 
 pub use dynamo::DynamoStore;
+pub use sign_in::{CodeGrant, OneTimeCode, SignIn, SignInError, SignInStore, UserWrite};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -317,7 +319,11 @@ pub trait ReplayStore {
 
 /// Everything the handlers need, in one bound.
 pub trait Store:
-    OrgStore + UserStore + GroupStore + SessionStore + ReplayStore + Send + Sync
+    OrgStore + UserStore + GroupStore + SessionStore + ReplayStore + SignInStore + Send + Sync
 {
 }
-impl<T: OrgStore + UserStore + GroupStore + SessionStore + ReplayStore + Send + Sync> Store for T {}
+impl<
+        T: OrgStore + UserStore + GroupStore + SessionStore + ReplayStore + SignInStore + Send + Sync,
+    > Store for T
+{
+}

@@ -6,6 +6,7 @@ mod orgs;
 mod paging;
 mod replay;
 mod sessions;
+mod sign_in;
 mod users;
 
 use std::collections::HashMap;

@@ -6,22 +6,27 @@ use super::*;
 use crate::store::keys::*;
 use crate::store::*;
 
+/// The session item; also written by the sign-in transaction (`sign_in.rs`).
+pub(super) fn session_item(org: &str, session: &Session) -> Item {
+    HashMap::from([
+        ("pk".to_string(), s(session_pk(org, &session.token_hash))),
+        ("sk".to_string(), s(SESSION_SK)),
+        (
+            "gsi1pk".to_string(),
+            s(user_sessions_index_pk(org, &session.user_id)),
+        ),
+        ("gsi1sk".to_string(), s(&session.token_hash)),
+        ("type".to_string(), s("session")),
+        ("token_hash".to_string(), s(&session.token_hash)),
+        ("user_id".to_string(), s(&session.user_id)),
+        ("created_at".to_string(), n(session.created_at)),
+        (TTL_ATTR.to_string(), n(session.expires_at)),
+    ])
+}
+
 impl SessionStore for DynamoStore {
     async fn create_session(&self, org: &str, session: &Session) -> StoreResult<()> {
-        let item = HashMap::from([
-            ("pk".to_string(), s(session_pk(org, &session.token_hash))),
-            ("sk".to_string(), s(SESSION_SK)),
-            (
-                "gsi1pk".to_string(),
-                s(user_sessions_index_pk(org, &session.user_id)),
-            ),
-            ("gsi1sk".to_string(), s(&session.token_hash)),
-            ("type".to_string(), s("session")),
-            ("token_hash".to_string(), s(&session.token_hash)),
-            ("user_id".to_string(), s(&session.user_id)),
-            ("created_at".to_string(), n(session.created_at)),
-            (TTL_ATTR.to_string(), n(session.expires_at)),
-        ]);
+        let item = session_item(org, session);
         self.client
             .put_item()
             .table_name(&self.table)

@@ -1,0 +1,146 @@
+//! Profile attributes from the assertion, through the organization's mapping, into the user's
+//! SCIM-shaped attribute document (the same shape SCIM provisioning writes, RFC 7643 §4.1/§4.3).
+//!
+//! A mapping entry is `SAML attribute name → target`. Targets: `givenName`, `familyName`,
+//! `displayName`, `email`, `title`, `department`; any other target is a custom attribute, kept
+//! under `customAttributes.<target>`. Attributes the mapping does not name are ignored.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// Okta's default attribute statements for a SAML app (and its profile names).
+pub fn default_mapping() -> BTreeMap<String, String> {
+    [
+        ("firstName", "givenName"),
+        ("lastName", "familyName"),
+        ("email", "email"),
+        ("title", "title"),
+        ("department", "department"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// Sets `doc[path[0]][path[1]]... = value`, turning non-objects on the way into objects.
+fn set(doc: &mut Value, path: &[&str], value: Value) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut cur = doc;
+    for key in parents {
+        if !cur.is_object() {
+            *cur = Value::Object(Map::new());
+        }
+        let Value::Object(m) = cur else {
+            return;
+        };
+        cur = m
+            .entry(key.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    if !cur.is_object() {
+        *cur = Value::Object(Map::new());
+    }
+    if let Value::Object(m) = cur {
+        m.insert(last.to_string(), value);
+    }
+}
+
+/// Writes the mapped attributes into `doc`; returns whether anything changed.
+pub fn apply(
+    doc: &mut Value,
+    assertion: &[(String, Vec<String>)],
+    mapping: &BTreeMap<String, String>,
+) -> bool {
+    let before = doc.clone();
+    for (name, values) in assertion {
+        let Some(target) = mapping.get(name) else {
+            continue;
+        };
+        // Empty values are "not sent", not "erase": Okta sends empty elements for unset fields.
+        let Some(first) = values.iter().find(|v| !v.is_empty()).cloned() else {
+            continue;
+        };
+        match target.as_str() {
+            "givenName" => set(doc, &["name", "givenName"], json!(first)),
+            "familyName" => set(doc, &["name", "familyName"], json!(first)),
+            "displayName" => set(doc, &["displayName"], json!(first)),
+            "title" => set(doc, &["title"], json!(first)),
+            "department" => set(doc, &[ENTERPRISE, "department"], json!(first)),
+            "email" => set(
+                doc,
+                &["emails"],
+                json!([{ "value": first, "type": "work", "primary": true }]),
+            ),
+            custom => {
+                let value = if values.len() > 1 {
+                    json!(values)
+                } else {
+                    json!(first)
+                };
+                set(doc, &["customAttributes", custom], value)
+            }
+        }
+    }
+    *doc != before
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs(pairs: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn okta_default_attributes_land_in_the_scim_profile() {
+        let mut doc = json!({});
+        let changed = apply(
+            &mut doc,
+            &attrs(&[
+                ("firstName", &["Ada"]),
+                ("lastName", &["Lovelace"]),
+                ("email", &["ada@example.com"]),
+                ("title", &["Analyst"]),
+                ("department", &["Engines"]),
+                ("unmapped", &["x"]),
+            ]),
+            &default_mapping(),
+        );
+        assert!(changed);
+        assert_eq!(doc["name"]["givenName"], "Ada");
+        assert_eq!(doc["name"]["familyName"], "Lovelace");
+        assert_eq!(doc["emails"][0]["value"], "ada@example.com");
+        assert_eq!(doc["title"], "Analyst");
+        assert_eq!(doc[ENTERPRISE]["department"], "Engines");
+        assert!(doc.get("unmapped").is_none());
+    }
+
+    #[test]
+    fn custom_attribute_names_become_custom_attributes() {
+        let mut mapping = default_mapping();
+        mapping.insert("costCenter".into(), "costCenter".into());
+        let mut doc = json!({"userName": "x"});
+        apply(&mut doc, &attrs(&[("costCenter", &["42"])]), &mapping);
+        assert_eq!(doc["customAttributes"]["costCenter"], "42");
+        assert_eq!(doc["userName"], "x");
+    }
+
+    #[test]
+    fn unchanged_profiles_report_no_change() {
+        let mut doc = json!({"name": {"givenName": "Ada"}});
+        assert!(!apply(
+            &mut doc,
+            &attrs(&[("firstName", &["Ada"]), ("lastName", &[""])]),
+            &default_mapping()
+        ));
+    }
+}

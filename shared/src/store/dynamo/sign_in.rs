@@ -1,0 +1,183 @@
+//! The sign-in transaction and one-time codes (see `store/sign_in.rs`).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem};
+
+use super::sessions::session_item;
+use super::*;
+use crate::store::keys::*;
+use crate::store::*;
+
+/// The user item, laid out exactly as `users.rs` writes it (that file belongs to SCIM; the store
+/// conformance test reads a user created here through `get_user`/`find_user_by_user_name`, which
+/// catches any drift).
+fn user_item(org: &str, u: &User) -> StoreResult<Item> {
+    let mut item: Item = HashMap::new();
+    item.insert("pk".into(), s(org_pk(org)));
+    item.insert("sk".into(), s(user_sk(&u.id)));
+    item.insert("gsi1pk".into(), s(user_name_index_pk(org, &u.user_name)));
+    item.insert("gsi1sk".into(), s(&u.id));
+    if let Some(ext) = &u.external_id {
+        item.insert("gsi2pk".into(), s(user_external_index_pk(org, ext)));
+        item.insert("gsi2sk".into(), s(&u.id));
+        item.insert("external_id".into(), s(ext));
+    }
+    item.insert("type".into(), s("user"));
+    item.insert("id".into(), s(&u.id));
+    item.insert("user_name".into(), s(&u.user_name));
+    item.insert("active".into(), AttributeValue::Bool(u.active));
+    item.insert(
+        "doc".into(),
+        s(serde_json::to_string(&u.attributes).map_err(|e| StoreError::Corrupt(e.to_string()))?),
+    );
+    item.insert("created_at".into(), n(u.created_at));
+    item.insert("updated_at".into(), n(u.updated_at));
+    item.insert("version".into(), n(u.version));
+    Ok(item)
+}
+
+fn claim_item(org: &str, user_name: &str, user_id: &str) -> Item {
+    HashMap::from([
+        ("pk".to_string(), s(org_pk(org))),
+        ("sk".to_string(), s(user_name_claim_sk(user_name))),
+        ("type".to_string(), s("user_name_claim")),
+        ("user_id".to_string(), s(user_id)),
+    ])
+}
+
+impl DynamoStore {
+    /// A put whose condition names the TTL attribute through `#exp`.
+    fn put_with_exp(
+        &self,
+        item: Item,
+        condition: &str,
+        now: i64,
+    ) -> StoreResult<TransactWriteItem> {
+        let p = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .expression_attribute_names("#exp", TTL_ATTR)
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(backend)?;
+        Ok(TransactWriteItem::builder().put(p).build())
+    }
+}
+
+impl SignInStore for DynamoStore {
+    async fn sign_in(&self, org: &str, si: &SignIn, now: i64) -> Result<(), SignInError> {
+        let mut items = Vec::with_capacity(6);
+        // 0: the assertion ID, new or expired (an unswept expired record is not a replay).
+        items.push(self.put_with_exp(
+            HashMap::from([
+                ("pk".to_string(), s(assertion_pk(org, &si.assertion_id))),
+                ("sk".to_string(), s(ASSERTION_SK)),
+                ("type".to_string(), s("assertion")),
+                (TTL_ATTR.to_string(), n(si.assertion_expires_at)),
+            ]),
+            "attribute_not_exists(pk) OR #exp <= :now",
+            now,
+        )?);
+        // 1: the AuthnRequest ID, which must exist and be live; deleting it makes it single-use.
+        let request_index = match &si.in_response_to {
+            Some(id) => {
+                let d = Delete::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(authn_request_pk(org, id)))
+                    .key("sk", s(AUTHN_REQUEST_SK))
+                    .condition_expression("attribute_exists(pk) AND #exp > :now")
+                    .expression_attribute_names("#exp", TTL_ATTR)
+                    .expression_attribute_values(":now", n(now))
+                    .build()
+                    .map_err(backend)?;
+                items.push(TransactWriteItem::builder().delete(d).build());
+                Some(items.len() - 1)
+            }
+            None => None,
+        };
+        items.push(self.put(
+            session_item(org, &si.session),
+            Some("attribute_not_exists(pk)"),
+            &[],
+        )?);
+        if let Some(code) = &si.code {
+            items.push(self.put(
+                HashMap::from([
+                    ("pk".to_string(), s(code_pk(org, &code.code_hash))),
+                    ("sk".to_string(), s(CODE_SK)),
+                    ("type".to_string(), s("one_time_code")),
+                    ("user_id".to_string(), s(&si.session.user_id)),
+                    ("session_expires_at".to_string(), n(si.session.expires_at)),
+                    (TTL_ATTR.to_string(), n(code.expires_at)),
+                ]),
+                Some("attribute_not_exists(pk)"),
+                &[],
+            )?);
+        }
+        match &si.user {
+            UserWrite::Unchanged => {}
+            UserWrite::Create(user) => {
+                items.push(self.put(
+                    user_item(org, user)?,
+                    Some("attribute_not_exists(pk)"),
+                    &[],
+                )?);
+                items.push(self.put(
+                    claim_item(org, &user.user_name, &user.id),
+                    Some("attribute_not_exists(pk)"),
+                    &[],
+                )?);
+            }
+            UserWrite::Update(user) => {
+                items.push(self.put(
+                    user_item(org, user)?,
+                    Some("version = :v"),
+                    &[(":v", n(user.version.saturating_sub(1)))],
+                )?);
+            }
+        }
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(TxError::Condition(codes)) if failed(&codes, 0) => Err(SignInError::Replayed),
+            Err(TxError::Condition(codes)) if request_index.is_some_and(|i| failed(&codes, i)) => {
+                Err(SignInError::UnknownRequest)
+            }
+            Err(TxError::Condition(_)) => Err(SignInError::UserConflict),
+            Err(TxError::Store(e)) => Err(SignInError::Store(e)),
+        }
+    }
+
+    async fn redeem_code(
+        &self,
+        org: &str,
+        code_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<CodeGrant>> {
+        // Delete-if-live, returning what was there: of two concurrent redemptions exactly one wins.
+        let res = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(code_pk(org, code_hash)))
+            .key("sk", s(CODE_SK))
+            .condition_expression("attribute_exists(pk) AND #exp > :now")
+            .expression_attribute_names("#exp", TTL_ATTR)
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match res {
+            Ok(out) => {
+                let item = out.attributes.unwrap_or_default();
+                Ok(Some(CodeGrant {
+                    user_id: get_s(&item, "user_id")?,
+                    session_expires_at: get_n(&item, "session_expires_at")?,
+                }))
+            }
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(None),
+            Err(e) => Err(sdk(e)),
+        }
+    }
+}
