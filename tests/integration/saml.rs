@@ -293,6 +293,14 @@ async fn first_login_creates_the_user_from_the_assertion_and_later_sign_ins_find
         .unwrap();
     assert!(user.active);
     assert_eq!(user.attributes["emails"][0]["value"], "new@example.com");
+    // A user created at first sign-in counts in SCIM's totalResults like a pushed one.
+    let listed = env
+        .app
+        .store
+        .list_users_at(&env.org.org, 1, 10, env.app.now())
+        .await
+        .unwrap();
+    assert_eq!(listed.total, 1);
     assert_eq!(
         user.attributes["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"],
         "Analytical Engines"

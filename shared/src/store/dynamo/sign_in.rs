@@ -2,49 +2,13 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem};
 
 use super::sessions::session_item;
+use super::users::{claim_item, user_item};
 use super::*;
 use crate::store::keys::*;
 use crate::store::*;
-
-/// The user item, laid out exactly as `users.rs` writes it (that file belongs to SCIM; the store
-/// conformance test reads a user created here through `get_user`/`find_user_by_user_name`, which
-/// catches any drift).
-fn user_item(org: &str, u: &User) -> StoreResult<Item> {
-    let mut item: Item = HashMap::new();
-    item.insert("pk".into(), s(org_pk(org)));
-    item.insert("sk".into(), s(user_sk(&u.id)));
-    item.insert("gsi1pk".into(), s(user_name_index_pk(org, &u.user_name)));
-    item.insert("gsi1sk".into(), s(&u.id));
-    if let Some(ext) = &u.external_id {
-        item.insert("gsi2pk".into(), s(user_external_index_pk(org, ext)));
-        item.insert("gsi2sk".into(), s(&u.id));
-        item.insert("external_id".into(), s(ext));
-    }
-    item.insert("type".into(), s("user"));
-    item.insert("id".into(), s(&u.id));
-    item.insert("user_name".into(), s(&u.user_name));
-    item.insert("active".into(), AttributeValue::Bool(u.active));
-    item.insert(
-        "doc".into(),
-        s(serde_json::to_string(&u.attributes).map_err(|e| StoreError::Corrupt(e.to_string()))?),
-    );
-    item.insert("created_at".into(), n(u.created_at));
-    item.insert("updated_at".into(), n(u.updated_at));
-    item.insert("version".into(), n(u.version));
-    Ok(item)
-}
-
-fn claim_item(org: &str, user_name: &str, user_id: &str) -> Item {
-    HashMap::from([
-        ("pk".to_string(), s(org_pk(org))),
-        ("sk".to_string(), s(user_name_claim_sk(user_name))),
-        ("type".to_string(), s("user_name_claim")),
-        ("user_id".to_string(), s(user_id)),
-    ])
-}
 
 impl DynamoStore {
     /// A put whose condition names the TTL attribute through `#exp`.
@@ -119,6 +83,8 @@ impl SignInStore for DynamoStore {
         match &si.user {
             UserWrite::Unchanged => {}
             UserWrite::Create(user) => {
+                // The per-org user count (SCIM totalResults) moves with every create.
+                items.push(self.counter_add(org, "USER", 1)?);
                 items.push(self.put(
                     user_item(org, user)?,
                     Some("attribute_not_exists(pk)"),

@@ -8,7 +8,7 @@ use super::*;
 use crate::store::keys::*;
 use crate::store::*;
 
-fn user_item(org: &str, u: &User) -> StoreResult<Item> {
+pub(super) fn user_item(org: &str, u: &User) -> StoreResult<Item> {
     let mut item: Item = HashMap::new();
     item.insert("pk".into(), s(org_pk(org)));
     item.insert("sk".into(), s(user_sk(&u.id)));
@@ -47,7 +47,7 @@ fn user_from(item: &Item) -> StoreResult<User> {
     })
 }
 
-fn claim_item(org: &str, user_name: &str, user_id: &str) -> Item {
+pub(super) fn claim_item(org: &str, user_name: &str, user_id: &str) -> Item {
     HashMap::from([
         ("pk".to_string(), s(org_pk(org))),
         ("sk".to_string(), s(user_name_claim_sk(user_name))),
