@@ -215,3 +215,60 @@ async fn the_reactivation_policy_is_chosen_at_creation_and_defaults_to_restore()
     ]));
     assert!(err.contains("restore or fresh"), "{err}");
 }
+
+#[tokio::test]
+async fn org_set_changes_sign_in_settings_and_refuses_unsafe_ones_without_writing() {
+    let s = store().await;
+    let org = unique_org("set");
+    json_of(&ssoctl(&["org", "create", &org]));
+    let out = json_of(&ssoctl(&[
+        "org",
+        "set",
+        &org,
+        "--default-app-url",
+        "https://app.example.com/home",
+        "--allow-redirect",
+        "https://app.example.com/",
+        "--idp-initiated",
+        "false",
+        "--clock-skew",
+        "60",
+        "--provisioning",
+        "both",
+        "--map-attribute",
+        "costCenter=costCenter",
+    ]));
+    assert_eq!(out["default_app_url"], "https://app.example.com/home");
+    assert_eq!(out["allowed_redirect_urls"][0], "https://app.example.com/");
+    let stored = s.get_org(&org).await.unwrap().unwrap();
+    assert!(!stored.allow_idp_initiated);
+    assert_eq!(stored.clock_skew_seconds, 60);
+    assert_eq!(stored.attribute_mapping["costCenter"], "costCenter");
+    assert_eq!(stored.attribute_mapping["firstName"], "givenName");
+
+    for bad in [
+        vec!["--allow-redirect", "javascript:alert(1)"],
+        vec!["--allow-redirect", "http://app.example.com/"],
+        vec!["--default-app-url", "//evil.example.com"],
+        vec!["--allow-redirect", "https://user:pw@app.example.com/"],
+        vec!["--clock-skew", "3600"],
+        vec!["--map-attribute", "nothing"],
+        // A valid change next to an invalid one: neither lands.
+        vec![
+            "--idp-initiated",
+            "true",
+            "--allow-redirect",
+            "ftp://x.example.com/",
+        ],
+    ] {
+        let mut args = vec!["org", "set", org.as_str()];
+        args.extend(bad.iter().copied());
+        let err = failure(&ssoctl(&args));
+        assert!(!err.is_empty());
+        assert_eq!(
+            s.get_org(&org).await.unwrap().unwrap(),
+            stored,
+            "{bad:?} wrote something"
+        );
+    }
+}

@@ -94,6 +94,10 @@ pub fn org_json(org: &Org, scim_token: Option<&Secret>) -> Value {
         "provisioning": org.provisioning,
         "reactivation": org.reactivation,
         "allow_idp_initiated": org.allow_idp_initiated,
+        "default_app_url": org.default_app_url,
+        "allowed_redirect_urls": org.allowed_redirect_urls,
+        "clock_skew_seconds": org.clock_skew_seconds,
+        "attribute_mapping": org.attribute_mapping,
         "scim_token_configured": org.scim_token_hash.is_some(),
         "idp": org.idp.as_ref().map(|i| json!({
             "entity_id": i.entity_id,
@@ -193,4 +197,89 @@ pub async fn list_orgs<S: OrgStore>(store: &S) -> Result<Value, AdminError> {
             "provisioning": o.provisioning,
         })).collect::<Vec<_>>()
     }))
+}
+
+/// What `ssoctl org set` may change; `None`/empty leaves a setting as it is.
+#[derive(Debug, Default)]
+pub struct Settings {
+    pub default_app_url: Option<String>,
+    pub allow_redirect: Vec<String>,
+    pub clear_redirects: bool,
+    pub idp_initiated: Option<bool>,
+    pub clock_skew: Option<u32>,
+    pub provisioning: Option<Provisioning>,
+    pub reactivation: Option<Reactivation>,
+    pub map_attribute: Vec<String>,
+}
+
+/// App URLs users are redirected to: absolute https (http on loopback), no credentials or
+/// fragment — the redirect allow-list is our defence against open redirects.
+fn app_url(raw: &str) -> Result<String, AdminError> {
+    let url = url::Url::parse(raw)
+        .map_err(|e| AdminError::Invalid(format!("{raw:?} is not a URL: {e}")))?;
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
+    if !scheme_ok
+        || url.host_str().is_none()
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(AdminError::Invalid(format!(
+            "app URL {raw:?} must be an absolute https URL without credentials or fragment (http only on loopback)"
+        )));
+    }
+    Ok(url.to_string())
+}
+
+/// Validates every change first, then writes them in one conditional update.
+pub async fn update_settings<S: OrgStore>(
+    store: &S,
+    name: &str,
+    s: Settings,
+    now: i64,
+) -> Result<Value, AdminError> {
+    let mut org = existing(store, name).await?;
+    if let Some(url) = &s.default_app_url {
+        org.default_app_url = Some(app_url(url)?);
+    }
+    if s.clear_redirects {
+        org.allowed_redirect_urls.clear();
+    }
+    for url in &s.allow_redirect {
+        let url = app_url(url)?;
+        if !org.allowed_redirect_urls.contains(&url) {
+            org.allowed_redirect_urls.push(url);
+        }
+    }
+    if let Some(on) = s.idp_initiated {
+        org.allow_idp_initiated = on;
+    }
+    if let Some(skew) = s.clock_skew {
+        if skew > 600 {
+            return Err(AdminError::Invalid(format!(
+                "clock skew {skew} s is too lax: at most 600"
+            )));
+        }
+        org.clock_skew_seconds = skew;
+    }
+    if let Some(p) = s.provisioning {
+        org.provisioning = p;
+    }
+    if let Some(r) = s.reactivation {
+        org.reactivation = r;
+    }
+    for entry in &s.map_attribute {
+        let (from, to) = entry
+            .split_once('=')
+            .filter(|(f, t)| !f.trim().is_empty() && !t.trim().is_empty())
+            .ok_or_else(|| {
+                AdminError::Invalid(format!("--map-attribute {entry:?} must be SAML_NAME=FIELD"))
+            })?;
+        org.attribute_mapping
+            .insert(from.trim().to_string(), to.trim().to_string());
+    }
+    org.updated_at = now;
+    let org = store.update_org(&org).await?;
+    Ok(org_json(&org, None))
 }
