@@ -1,57 +1,15 @@
 //! The local stack as a newcomer runs it: `ssoctl local serve` answers real HTTP on 127.0.0.1.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-use crate::support::{require_local_dynamodb, unique_org};
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use crate::support::{local_stack, require_local_dynamodb, unique_org};
 
 #[tokio::test]
 async fn the_local_stack_serves_metadata_for_its_demo_org_and_the_cli_adds_a_second_org() {
     require_local_dynamodb();
     let table = format!("sso-local-test-{}", std::process::id());
     let demo = unique_org("demo");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ssoctl"))
-        .args([
-            "local",
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--demo-org",
-            &demo,
-        ])
-        .env("TABLE_NAME", &table)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ssoctl local serve");
-    let stderr = child.stderr.take().unwrap();
-    let _guard = Killed(child);
-    // Read stderr on a thread for the whole run: a closed pipe would kill the server mid-test.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("serving every route on ").nth(1) {
-                let _ = tx.send(
-                    rest.split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string(),
-                );
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(std::time::Duration::from_secs(60))
-        .expect("the local stack printed its address");
+    let (base, _guard) = local_stack(&table, &demo);
 
     let resp = reqwest::get(format!("{base}/orgs/{demo}/saml/metadata"))
         .await

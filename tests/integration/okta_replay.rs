@@ -2,59 +2,12 @@
 //! SCIM spec test Okta asks integrators to pass), replayed over real HTTP against the local stack
 //! (`ssoctl local serve` on moto), with the headers and bodies Okta sends.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use serde_json::{json, Value};
 
 use crate::scim::{filter_path, okta_user, ERROR, GROUP, PATCH_OP};
-use crate::support::{require_local_dynamodb, unique_org};
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the local stack on a free port; returns its base URL and the guard that stops it.
-fn local_stack(table: &str) -> (String, Killed) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ssoctl"))
-        .args([
-            "local",
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--demo-org",
-            &unique_org("replaydemo"),
-        ])
-        .env("TABLE_NAME", table)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ssoctl local serve");
-    let stderr = child.stderr.take().unwrap();
-    let guard = Killed(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("serving every route on ").nth(1) {
-                let _ = tx.send(
-                    rest.split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string(),
-                );
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(std::time::Duration::from_secs(60))
-        .expect("the local stack printed its address");
-    (base, guard)
-}
+use crate::support::{local_stack, require_local_dynamodb, unique_org};
 
 struct Okta {
     http: reqwest::Client,
@@ -110,7 +63,7 @@ fn assert_list(v: &Value) {
 async fn okta_spec_test_and_protocol_reference_sequence_passes_on_the_local_stack() {
     require_local_dynamodb();
     let table = format!("sso-replay-{}", std::process::id());
-    let (base, _guard) = local_stack(&table);
+    let (base, _guard) = local_stack(&table, &unique_org("replaydemo"));
     let org = unique_org("replay");
     let out = Command::new(env!("CARGO_BIN_EXE_ssoctl"))
         .args(["org", "create", &org, "--base-url", &base])

@@ -1,5 +1,7 @@
 //! Shared fixtures: a table created from template.yaml, unique org names, API Gateway events.
 
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use shared::store::DynamoStore;
@@ -122,4 +124,51 @@ pub fn body_text(resp: &lambda_http::Response<lambda_http::Body>) -> String {
 pub fn body_json(resp: &lambda_http::Response<lambda_http::Body>) -> serde_json::Value {
     serde_json::from_str(&body_text(resp))
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", body_text(resp)))
+}
+
+/// Kills the child process when dropped.
+pub struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the local stack on a free port; returns its base URL and the guard that stops it.
+pub fn local_stack(table: &str, demo_org: &str) -> (String, Killed) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ssoctl"))
+        .args([
+            "local",
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--demo-org",
+            demo_org,
+        ])
+        .env("TABLE_NAME", table)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ssoctl local serve");
+    let stderr = child.stderr.take().unwrap();
+    let guard = Killed(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("serving every route on ").nth(1) {
+                let _ = tx.send(
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
+            }
+        }
+    });
+    let base = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the local stack printed its address");
+    (base, guard)
 }

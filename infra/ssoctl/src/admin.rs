@@ -200,15 +200,32 @@ pub async fn list_orgs<S: OrgStore>(store: &S) -> Result<Value, AdminError> {
 }
 
 /// What `ssoctl org set` may change; `None`/empty leaves a setting as it is.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, clap::Args)]
 pub struct Settings {
+    /// Where users land after sign-in when RelayState is absent or not allow-listed.
+    #[arg(long)]
     pub default_app_url: Option<String>,
+    /// Allow RelayState to redirect to this app URL (and paths under it); repeatable.
+    #[arg(long = "allow-redirect")]
     pub allow_redirect: Vec<String>,
+    /// Remove every allow-listed redirect URL first.
+    #[arg(long)]
     pub clear_redirects: bool,
+    /// Accept sign-ins started from the Okta dashboard tile (true by default).
+    #[arg(long)]
     pub idp_initiated: Option<bool>,
+    /// Tolerated clock difference with Okta, in seconds (default 180, at most 600).
+    #[arg(long)]
     pub clock_skew: Option<u32>,
+    /// scim, first-login or both.
+    #[arg(long)]
     pub provisioning: Option<Provisioning>,
+    /// restore or fresh.
+    #[arg(long)]
     pub reactivation: Option<Reactivation>,
+    /// Map a SAML attribute to a profile field: NAME=FIELD (givenName, familyName, displayName,
+    /// email, title, department, or any other name for a custom attribute); repeatable.
+    #[arg(long = "map-attribute")]
     pub map_attribute: Vec<String>,
 }
 

@@ -67,31 +67,8 @@ pub enum OrgCommand {
     /// Change sign-in and provisioning settings; prints the organization as `show` does.
     Set {
         org: String,
-        /// Where users land after sign-in when RelayState is absent or not allow-listed.
-        #[arg(long)]
-        default_app_url: Option<String>,
-        /// Allow RelayState to redirect to this app URL (and paths under it); repeatable.
-        #[arg(long = "allow-redirect")]
-        allow_redirect: Vec<String>,
-        /// Remove every allow-listed redirect URL first.
-        #[arg(long)]
-        clear_redirects: bool,
-        /// Accept sign-ins started from the Okta dashboard tile (true by default).
-        #[arg(long)]
-        idp_initiated: Option<bool>,
-        /// Tolerated clock difference with Okta, in seconds (default 180, at most 600).
-        #[arg(long)]
-        clock_skew: Option<u32>,
-        /// scim, first-login or both.
-        #[arg(long)]
-        provisioning: Option<Provisioning>,
-        /// restore or fresh.
-        #[arg(long)]
-        reactivation: Option<Reactivation>,
-        /// Map a SAML attribute to a profile field: NAME=FIELD (givenName, familyName,
-        /// displayName, email, title, department, or any other name for a custom attribute); repeatable.
-        #[arg(long = "map-attribute")]
-        map_attribute: Vec<String>,
+        #[command(flatten)]
+        settings: admin::Settings,
     },
     /// Mint a new SCIM bearer token; the previous one stops working at once.
     RotateScimToken { org: String },
@@ -180,27 +157,7 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
                 OrgCommand::RotateScimToken { org } => {
                     admin::rotate_scim_token(&store, &org, now()).await
                 }
-                OrgCommand::Set {
-                    org,
-                    default_app_url,
-                    allow_redirect,
-                    clear_redirects,
-                    idp_initiated,
-                    clock_skew,
-                    provisioning,
-                    reactivation,
-                    map_attribute,
-                } => {
-                    let settings = admin::Settings {
-                        default_app_url,
-                        allow_redirect,
-                        clear_redirects,
-                        idp_initiated,
-                        clock_skew,
-                        provisioning,
-                        reactivation,
-                        map_attribute,
-                    };
+                OrgCommand::Set { org, settings } => {
                     admin::update_settings(&store, &org, settings, now()).await
                 }
                 OrgCommand::List => admin::list_orgs(&store).await,
