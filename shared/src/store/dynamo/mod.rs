@@ -82,6 +82,34 @@ impl DynamoStore {
         &self.table
     }
 
+    /// Deletes a time-limited record only if it exists and has not expired, returning what it
+    /// held: of two concurrent uses of a single-use record (AuthnRequest ID, one-time code)
+    /// exactly one gets `Some`.
+    pub(super) async fn delete_if_live(
+        &self,
+        pk: String,
+        sk: &str,
+        now: i64,
+    ) -> StoreResult<Option<Item>> {
+        let res = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .condition_expression("attribute_exists(pk) AND #exp > :now")
+            .expression_attribute_names("#exp", TTL_ATTR)
+            .expression_attribute_values(":now", n(now))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await;
+        match res {
+            Ok(out) => Ok(Some(out.attributes.unwrap_or_default())),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(None),
+            Err(e) => Err(sdk(e)),
+        }
+    }
+
     pub(super) async fn get(&self, pk: String, sk: &str) -> StoreResult<Option<Item>> {
         let out = self
             .client

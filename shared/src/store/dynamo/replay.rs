@@ -28,23 +28,10 @@ impl ReplayStore for DynamoStore {
     }
 
     async fn consume_request_id(&self, org: &str, id: &str, now: i64) -> StoreResult<bool> {
-        // Delete-if-live: of two concurrent uses of one ID, exactly one deletes it.
-        let res = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(authn_request_pk(org, id)))
-            .key("sk", s(AUTHN_REQUEST_SK))
-            .condition_expression("attribute_exists(pk) AND #exp > :now")
-            .expression_attribute_names("#exp", TTL_ATTR)
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
-            Err(e) => Err(sdk(e)),
-        }
+        let used = self
+            .delete_if_live(authn_request_pk(org, id), AUTHN_REQUEST_SK, now)
+            .await?;
+        Ok(used.is_some())
     }
 
     async fn record_assertion_id(

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 
 use super::sessions::session_item;
 use super::users::{claim_item, user_item};
@@ -121,29 +121,15 @@ impl SignInStore for DynamoStore {
         code_hash: &str,
         now: i64,
     ) -> StoreResult<Option<CodeGrant>> {
-        // Delete-if-live, returning what was there: of two concurrent redemptions exactly one wins.
-        let res = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(code_pk(org, code_hash)))
-            .key("sk", s(CODE_SK))
-            .condition_expression("attribute_exists(pk) AND #exp > :now")
-            .expression_attribute_names("#exp", TTL_ATTR)
-            .expression_attribute_values(":now", n(now))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
-        match res {
-            Ok(out) => {
-                let item = out.attributes.unwrap_or_default();
-                Ok(Some(CodeGrant {
-                    user_id: get_s(&item, "user_id")?,
-                    session_expires_at: get_n(&item, "session_expires_at")?,
-                }))
-            }
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(None),
-            Err(e) => Err(sdk(e)),
-        }
+        let Some(item) = self
+            .delete_if_live(code_pk(org, code_hash), CODE_SK, now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(CodeGrant {
+            user_id: get_s(&item, "user_id")?,
+            session_expires_at: get_n(&item, "session_expires_at")?,
+        }))
     }
 }
