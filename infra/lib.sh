@@ -37,7 +37,8 @@ free_port() {
 # it when the calling shell exits.
 start_moto() {
   local port="$1"
-  "$venv/bin/python" "$root/infra/dynamodb_server.py" 127.0.0.1 "$port" >"$cache/moto-$port.log" 2>&1 &
+  # SSO_DYNAMODB_LISTEN=0.0.0.0 lets `sam local` containers reach it (docs/deploy.md).
+  "$venv/bin/python" "$root/infra/dynamodb_server.py" "${SSO_DYNAMODB_LISTEN:-127.0.0.1}" "$port" >"$cache/moto-$port.log" 2>&1 &
   moto_pid=$!
   trap 'kill $moto_pid 2>/dev/null || true' EXIT
   for _ in $(seq 1 100); do
