@@ -16,6 +16,11 @@ pub struct Config {
     /// Write CloudWatch EMF metric lines to stdout: on by default inside Lambda
     /// (`AWS_LAMBDA_FUNCTION_NAME` is set), off elsewhere; `EMIT_METRICS=true|false` overrides.
     pub emit_metrics: bool,
+    /// The AWS KMS key (ECC_NIST_P256, SIGN_VERIFY) that signs OIDC tokens (`OIDC_KMS_KEY_ID`),
+    /// and the one it replaced, still published in the JWKS during a rotation
+    /// (`OIDC_PREVIOUS_KMS_KEY_ID`). Key ids or ARNs; not secret.
+    pub oidc_kms_key_id: Option<String>,
+    pub oidc_previous_kms_key_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,11 +64,18 @@ impl Config {
             Some("false" | "0") => false,
             _ => get("AWS_LAMBDA_FUNCTION_NAME").is_some(),
         };
+        let non_empty = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         Ok(Self {
             table_name,
             public_base_url,
             org_cache_ttl,
             emit_metrics,
+            oidc_kms_key_id: non_empty("OIDC_KMS_KEY_ID"),
+            oidc_previous_kms_key_id: non_empty("OIDC_PREVIOUS_KMS_KEY_ID"),
         })
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! The ACS costs at most two DynamoDB round trips on the happy path (the org comes from the warm
 //! cache): (1) find the user by NameID, (2) one TransactWriteItems that records the assertion ID,
-//! consumes the request ID, writes the session and one-time code, and creates or updates the user.
+//! consumes the request ID, writes the session, and creates or updates the user. An answer to an
+//! OIDC authorization request costs one more: attaching the code (`handlers/oidc.rs`).
 
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -18,7 +19,7 @@ use crate::saml::authn_request::{
 };
 use crate::saml::metadata::sp_metadata_xml;
 use crate::saml::validate::{validate, AcsInput, SamlConfig, SamlError};
-use crate::store::{OneTimeCode, Session, SignIn, SignInError, Store, StoreError, User, UserWrite};
+use crate::store::{Session, SignIn, SignInError, Store, StoreError, User, UserWrite};
 use crate::tokens::Secret;
 
 /// SAML responses from Okta are a few KB; 256 KiB leaves room for large attribute statements and
@@ -26,8 +27,6 @@ use crate::tokens::Secret;
 pub const ACS_BODY_LIMIT: usize = 256 * 1024;
 /// Sessions last 24 hours from sign-in, whatever happens in between.
 pub const SESSION_SECONDS: i64 = 24 * 60 * 60;
-/// One-time codes on the redirect URL live a minute: the app's backend redeems them at once.
-pub const CODE_SECONDS: i64 = 60;
 
 pub(super) fn metadata(ctx: &Ctx) -> Handled {
     let xml = sp_metadata_xml(&ctx.org);
@@ -59,23 +58,45 @@ fn query_param(req: &Request, name: &str) -> Option<String> {
 
 /// `GET /orgs/{org}/saml/login?RelayState=...`: 302 to Okta with an AuthnRequest.
 pub(super) async fn login<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
+    let relay_state = query_param(req, "RelayState");
+    begin_login(
+        app,
+        ctx,
+        req,
+        &new_request_id(),
+        relay_state.as_deref(),
+        None,
+    )
+    .await
+}
+
+/// The login itself, for request ID `id` (the OIDC authorization endpoint links its request to
+/// the ID it passes here); `login_hint` names the subject in the AuthnRequest.
+pub(super) async fn begin_login<S: Store>(
+    app: &App<S>,
+    ctx: &Ctx,
+    _req: &Request,
+    id: &str,
+    relay_state: Option<&str>,
+    login_hint: Option<&str>,
+) -> Handled {
     let idp = require_idp(ctx)?;
     let sso_url = idp.sso_url.as_deref().ok_or_else(|| AppError::NotConfigured {
         code: "idp_sso_url_missing",
         detail: "the IdP metadata has no HTTP-Redirect SingleSignOnService: sign in from the Okta dashboard, or set metadata that has one".into(),
     })?;
-    let relay_state = query_param(req, "RelayState");
-    let id = new_request_id();
     app.store
-        .remember_request_id(&ctx.org.org, &id, ctx.now + REQUEST_TTL_SECONDS)
+        .remember_request_id(&ctx.org.org, id, ctx.now + REQUEST_TTL_SECONDS)
         .await?;
-    let xml = authn_request_xml(&ctx.org, &id, sso_url, ctx.now);
-    let url = redirect_url(sso_url, &xml, relay_state.as_deref()).map_err(|detail| {
-        AppError::NotConfigured {
+    let mut xml = authn_request_xml(&ctx.org, id, sso_url, ctx.now);
+    if let Some(hint) = login_hint {
+        xml = crate::saml::authn_request::with_subject_hint(&xml, hint);
+    }
+    let url =
+        redirect_url(sso_url, &xml, relay_state).map_err(|detail| AppError::NotConfigured {
             code: "idp_sso_url_invalid",
             detail,
-        }
-    })?;
+        })?;
     let resp = Response::builder()
         .status(StatusCode::FOUND)
         .header("location", url.as_str())
@@ -191,8 +212,9 @@ pub(super) async fn acs<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Han
 
     let token = Secret::generate("sso");
     let expires_at = ctx.now + SESSION_SECONDS;
+    // Apps learn who signed in through OpenID Connect (handlers/oidc.rs): the redirect to the
+    // app carries no code of ours any more.
     let target = redirect_target(org, relay_state.as_deref());
-    let code = target.as_ref().map(|_| Secret::generate("code"));
     let sign_in = SignIn {
         assertion_id: verified.assertion_id.clone(),
         assertion_expires_at: verified.replay_until.max(ctx.now + 1),
@@ -203,10 +225,7 @@ pub(super) async fn acs<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Han
             created_at: ctx.now,
             expires_at,
         },
-        code: code.as_ref().map(|c| OneTimeCode {
-            code_hash: c.hash().0,
-            expires_at: ctx.now + CODE_SECONDS,
-        }),
+        code: None,
         user: user_write,
     };
     // Round trip 2: everything else, atomically.
@@ -228,14 +247,30 @@ pub(super) async fn acs<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Han
     let builder = Response::builder()
         .header("set-cookie", cookie)
         .header("cache-control", "no-store");
-    let resp = match (target, code) {
-        (Some(mut url), Some(code)) => {
-            url.query_pairs_mut().append_pair("code", code.expose());
-            builder
-                .status(StatusCode::SEE_OTHER)
-                .header("location", url.as_str())
-                .body(Body::Empty)
-        }
+    // An answer to an OIDC authorization request goes back to the app with a code (issue 11).
+    let oidc_location = match verified.in_response_to.as_deref() {
+        Some(id) if crate::oidc::is_linked_request(id) => Some(
+            super::oidc::complete_sign_in(
+                app,
+                &org.org,
+                id,
+                &sign_in.session.user_id,
+                expires_at,
+                ctx.now,
+            )
+            .await?,
+        ),
+        _ => None,
+    };
+    let resp = match (target, oidc_location) {
+        (_, Some(location)) => builder
+            .status(StatusCode::SEE_OTHER)
+            .header("location", location)
+            .body(Body::Empty),
+        (Some(url), None) => builder
+            .status(StatusCode::SEE_OTHER)
+            .header("location", url.as_str())
+            .body(Body::Empty),
         _ => builder
             .status(StatusCode::OK)
             .header("content-type", "text/plain; charset=utf-8")

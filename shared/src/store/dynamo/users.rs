@@ -202,10 +202,14 @@ impl UserStore for DynamoStore {
                 None,
             )
             .await?;
+        let (grants, sessions): (Vec<Item>, Vec<Item>) =
+            sessions.into_iter().partition(super::oidc::is_grant);
         for item in sessions {
             keys.push((get_s(&item, "pk")?, SESSION_SK.to_string()));
         }
-        self.batch_delete(keys).await
+        self.batch_delete(keys).await?;
+        self.end_grant_items(org, &grants, wall_clock()).await?;
+        Ok(())
     }
 
     async fn list_users(
