@@ -14,3 +14,4 @@ mod routes;
 mod saml;
 mod scim;
 mod store_conformance;
+mod store_faults;
