@@ -131,12 +131,19 @@ impl DynamoStore {
     /// transaction touched the same items (`TransactionConflict`): the retry then meets the
     /// winner's write and fails its condition properly. Returns the cancellation reason codes
     /// when a condition failed.
+    ///
+    /// One `ClientRequestToken` serves every attempt of this logical write, the SDK's retries and
+    /// ours: when an answer is lost after DynamoDB committed, the replay is recognised as the same
+    /// transaction and succeeds without writing again, instead of failing its own conditions
+    /// (TransactWriteItems, "Idempotency": tokens are kept 10 minutes).
     pub(super) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TxError> {
+        let token = uuid::Uuid::new_v4().to_string();
         let mut delay = Duration::from_millis(20);
         for attempt in 0.. {
             let res = self
                 .client
                 .transact_write_items()
+                .client_request_token(&token)
                 .set_transact_items(Some(items.clone()))
                 .send()
                 .await;
