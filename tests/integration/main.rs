@@ -13,5 +13,6 @@ mod packaging;
 mod routes;
 mod saml;
 mod scim;
+mod soak;
 mod store_conformance;
 mod store_faults;
