@@ -510,7 +510,7 @@ pub async fn groups_are_renamed_at_their_version_found_by_name_and_deleted_with_
         1
     );
     assert_eq!(s.list_groups_at(&o, 1, 10, 5).await.unwrap().total, 1);
-    s.delete_group(&o, &g.id).await.unwrap();
+    s.delete_group(&o, &g.id, None).await.unwrap();
     assert!(s.get_group(&o, &g.id).await.unwrap().is_none());
     assert!(s.groups_of_user(&o, &u.id).await.unwrap().is_empty());
     assert!(s
@@ -521,7 +521,7 @@ pub async fn groups_are_renamed_at_their_version_found_by_name_and_deleted_with_
         .is_empty());
     assert_eq!(s.list_groups_at(&o, 1, 10, 5).await.unwrap().total, 0);
     assert!(matches!(
-        s.delete_group(&o, &g.id).await,
+        s.delete_group(&o, &g.id, None).await,
         Err(StoreError::NotFound(_))
     ));
 }

@@ -195,13 +195,26 @@ impl GroupStore for DynamoStore {
         }
     }
 
-    async fn delete_group(&self, org: &str, id: &str) -> StoreResult<()> {
-        let items = vec![
-            self.delete(org_pk(org), group_sk(id), Some("attribute_exists(pk)"), &[])?,
-            self.counter_add(org, "GROUP", -1)?,
-        ];
+    async fn delete_group(&self, org: &str, id: &str, version: Option<u64>) -> StoreResult<()> {
+        let delete = match version {
+            Some(v) => self.delete(
+                org_pk(org),
+                group_sk(id),
+                Some("attribute_exists(pk) AND version = :v"),
+                &[(":v", n(v))],
+            )?,
+            None => self.delete(org_pk(org), group_sk(id), Some("attribute_exists(pk)"), &[])?,
+        };
+        let items = vec![delete, self.counter_add(org, "GROUP", -1)?];
         match self.transact(items).await {
             Ok(()) => {}
+            Err(TxError::Condition(_)) if version.is_some() => {
+                // Gone, or changed since the version the caller named.
+                return Err(match self.get_group(org, id).await? {
+                    Some(_) => StoreError::VersionConflict,
+                    None => StoreError::NotFound("group"),
+                });
+            }
             Err(TxError::Condition(_)) => return Err(StoreError::NotFound("group")),
             Err(TxError::Store(e)) => return Err(e),
         }

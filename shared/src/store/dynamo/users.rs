@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::*;
+use crate::scim::user_name::UserName;
 use crate::store::keys::*;
 use crate::store::*;
 
@@ -104,13 +105,13 @@ impl UserStore for DynamoStore {
     async fn find_user_by_user_name(
         &self,
         org: &str,
-        user_name: &str,
+        user_name: &UserName,
     ) -> StoreResult<Option<User>> {
         let (items, _) = self
             .query_page(
                 Some("gsi1"),
                 "gsi1pk",
-                &user_name_index_pk(org, user_name),
+                &user_name_index_pk(org, user_name.key()),
                 None,
                 None,
                 Some(2),
