@@ -12,4 +12,5 @@ mod okta_replay;
 mod routes;
 mod saml;
 mod scim;
+mod scim_limits;
 mod store_conformance;

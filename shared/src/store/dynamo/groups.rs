@@ -277,6 +277,13 @@ impl GroupStore for DynamoStore {
         now: i64,
     ) -> StoreResult<OffsetPage<Group>> {
         let total = self.count_of(org, "GROUP").await?;
+        // Past the last group: an empty page without a skip-scan (as for users).
+        if start as u64 > total {
+            return Ok(OffsetPage {
+                items: Vec::new(),
+                total,
+            });
+        }
         let items = self
             .offset_page(org, "GROUP", GROUP_SK_PREFIX, start, count, now)
             .await?;

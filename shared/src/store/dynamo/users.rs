@@ -255,6 +255,14 @@ impl UserStore for DynamoStore {
         now: i64,
     ) -> StoreResult<OffsetPage<User>> {
         let total = self.count_of(org, "USER").await?;
+        // Past the last user (RFC 7644 §3.4.2.4): an empty page, answered from the counter
+        // without skip-scanning the partition to find out.
+        if start as u64 > total {
+            return Ok(OffsetPage {
+                items: Vec::new(),
+                total,
+            });
+        }
         let items = self
             .offset_page(org, "USER", USER_SK_PREFIX, start, count, now)
             .await?;
