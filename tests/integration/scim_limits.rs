@@ -7,7 +7,8 @@ use std::sync::atomic::Ordering;
 use serde_json::{json, Value};
 use shared::org::{IdpConfig, Org, Provisioning, Reactivation};
 use shared::saml::test_idp::{encode, idp_certificate, Spec, IDP_ENTITY_ID, ISSUED_AT};
-use shared::store::OrgStore;
+use shared::scim::user_name::UserName;
+use shared::store::{GroupStore, NewUser, OrgStore, StoreError, UserStore};
 use shared::App;
 
 use crate::scim::{filter_path, okta_user, Scim, GROUP, PATCH_OP};
@@ -144,7 +145,7 @@ async fn a_patch_with_1001_values_is_400_too_many_and_writes_nothing() {
     let op = |n: usize| json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "emails", "value": emails(n)}]});
 
     let r = s.call("PATCH", &path, Some(op(1001))).await;
-    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.status, 400, "{}", r.body["detail"]);
     assert_eq!(r.body["scimType"], "tooMany");
     let now = s.call("GET", &path, None).await.body;
     assert_eq!(now["meta"]["version"], u["meta"]["version"]);
@@ -303,7 +304,6 @@ async fn sign_in(
 
 #[tokio::test]
 async fn a_kelvin_sign_name_id_does_not_sign_in_as_kelly_nor_create_a_user() {
-    use shared::store::UserStore;
     let (app, org) = saml_org().await;
     let (status, page) = sign_in(&app, &org, "kelly@example.com", "idkelvin-1").await;
     assert!(status < 400, "kelly herself signs in: {status} {page}");
@@ -326,5 +326,108 @@ async fn a_kelvin_sign_name_id_does_not_sign_in_as_kelly_nor_create_a_user() {
         users().await.unwrap().total,
         1,
         "no look-alike user was created"
+    );
+}
+
+fn new_user(name: &str) -> NewUser {
+    NewUser {
+        user_name: name.into(),
+        external_id: None,
+        active: true,
+        attributes: json!({}),
+    }
+}
+
+#[tokio::test]
+async fn rekeying_moves_keys_built_by_unicode_lowercasing_to_the_ascii_rule() {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let store = store().await;
+    let org = unique_org("rekey");
+    let u = store
+        .create_user(&org, new_user("\u{C5}sa@example.com"), 1)
+        .await
+        .unwrap();
+    let g = store
+        .create_group(&org, "\u{C9}quipe", None, 1)
+        .await
+        .unwrap();
+    // Make the items look as the old rule (`to_lowercase`) wrote them.
+    let (c, t, pk) = (store.client(), store.table(), format!("ORG#{org}"));
+    let set_gsi1pk = |sk: String, key: String| {
+        c.update_item()
+            .table_name(t)
+            .key("pk", A::S(pk.clone()))
+            .key("sk", A::S(sk))
+            .update_expression("SET gsi1pk = :k")
+            .expression_attribute_values(":k", A::S(key))
+            .send()
+    };
+    set_gsi1pk(
+        format!("USER#{}", u.id),
+        format!("ORG#{org}#UN#\u{E5}sa@example.com"),
+    )
+    .await
+    .unwrap();
+    set_gsi1pk(
+        format!("GROUP#{}", g.id),
+        format!("ORG#{org}#GN#\u{E9}quipe"),
+    )
+    .await
+    .unwrap();
+    c.delete_item()
+        .table_name(t)
+        .key("pk", A::S(pk.clone()))
+        .key("sk", A::S("UN#\u{C5}sa@example.com".into()))
+        .send()
+        .await
+        .unwrap();
+    c.put_item()
+        .table_name(t)
+        .item("pk", A::S(pk.clone()))
+        .item("sk", A::S("UN#\u{E5}sa@example.com".into()))
+        .item("type", A::S("user_name_claim".into()))
+        .item("user_id", A::S(u.id.clone()))
+        .send()
+        .await
+        .unwrap();
+    let name = UserName::parse("\u{C5}sa@example.com").unwrap();
+    assert!(
+        store
+            .find_user_by_user_name(&org, &name)
+            .await
+            .unwrap()
+            .is_none(),
+        "an old key is invisible to the new rule"
+    );
+    assert!(store
+        .find_groups_by_display_name(&org, "\u{C9}quipe")
+        .await
+        .unwrap()
+        .is_empty());
+
+    assert_eq!(store.rekey_folded_names(&org).await.unwrap(), 2);
+    let found = store.find_user_by_user_name(&org, &name).await.unwrap();
+    assert_eq!(found.map(|f| f.id), Some(u.id.clone()));
+    let groups = store
+        .find_groups_by_display_name(&org, "\u{C9}quipe")
+        .await
+        .unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].id, g.id);
+    // The claim moved: the name is taken under its new key, and the old key holds nobody.
+    assert!(matches!(
+        store
+            .create_user(&org, new_user("\u{C5}sa@example.com"), 2)
+            .await,
+        Err(StoreError::Uniqueness { .. })
+    ));
+    assert!(store
+        .create_user(&org, new_user("\u{E5}sa@example.com"), 2)
+        .await
+        .is_ok());
+    assert_eq!(
+        store.rekey_folded_names(&org).await.unwrap(),
+        0,
+        "idempotent"
     );
 }

@@ -313,3 +313,47 @@ impl DynamoStore {
         .await
     }
 }
+
+impl DynamoStore {
+    /// The groups' half of [`DynamoStore::rekey_folded_names`]: rewrites `gsi1pk` where the
+    /// stored displayName key was built by the old (Unicode lowercasing) rule.
+    pub(super) async fn rekey_group_names(&self, org: &str) -> StoreResult<usize> {
+        let mut changed = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let (items, next) = self
+                .query_page(
+                    None,
+                    "pk",
+                    &org_pk(org),
+                    Some(("sk", GROUP_SK_PREFIX)),
+                    cursor.as_deref(),
+                    Some(500),
+                )
+                .await?;
+            for item in &items {
+                let g = group_from(item)?;
+                if get_opt_s(item, "gsi1pk").as_deref()
+                    == Some(group_name_index_pk(org, &g.display_name).as_str())
+                {
+                    continue;
+                }
+                let tx = vec![self.put(
+                    group_item(org, &g),
+                    Some("version = :v"),
+                    &[(":v", n(g.version))],
+                )?];
+                match self.transact(tx).await {
+                    Ok(()) => changed += 1,
+                    Err(TxError::Condition(_)) => return Err(StoreError::VersionConflict),
+                    Err(TxError::Store(e)) => return Err(e),
+                }
+            }
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        Ok(changed)
+    }
+}
