@@ -42,10 +42,19 @@ impl App<DynamoStore> {
 }
 
 /// The DynamoDB client, from the standard AWS environment (`AWS_ENDPOINT_URL` points it at a local
-/// DynamoDB-API server).
+/// DynamoDB-API server). `DYNAMODB_ENDPOINT`, when not empty, does the same: template.yaml declares
+/// it (empty) because `sam local --env-vars` only overrides variables the template declares, and
+/// `AWS_ENDPOINT_URL` is not one a deployed function should carry.
 pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
     let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    aws_sdk_dynamodb::Client::new(&shared)
+    let mut config = aws_sdk_dynamodb::config::Builder::from(&shared);
+    if let Some(endpoint) = std::env::var("DYNAMODB_ENDPOINT")
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+    {
+        config = config.endpoint_url(endpoint.trim());
+    }
+    aws_sdk_dynamodb::Client::from_conf(config.build())
 }
 
 fn system_now() -> i64 {
@@ -104,7 +113,14 @@ impl<S: Store> App<S> {
                 if err.status().is_server_error() && !matches!(err, AppError::NotImplemented(_)) {
                     tracing::error!(error = %err, cause = ?std::error::Error::source(&err), "request failed");
                 }
-                (render(&err, flavor), code)
+                let mut resp = render(&err, flavor);
+                // Only the route knows what it accepts (RFC 9110 §15.5.6: a 405 lists them).
+                if let (AppError::MethodNotAllowed(_), Some((_, route))) = (&err, &matched) {
+                    if let Ok(allow) = http::HeaderValue::from_str(route.allowed_methods()) {
+                        resp.headers_mut().insert(http::header::ALLOW, allow);
+                    }
+                }
+                (resp, code)
             }
         };
         tracing::info!(

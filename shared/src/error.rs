@@ -155,9 +155,6 @@ pub fn render(err: &AppError, flavor: Flavor) -> Response<Body> {
     if status == StatusCode::TOO_MANY_REQUESTS {
         builder = builder.header("retry-after", "1");
     }
-    if let AppError::MethodNotAllowed(_) = err {
-        builder = builder.header("allow", "GET, POST, PUT, PATCH, DELETE");
-    }
     if let AppError::Unauthorized(_) = err {
         builder = builder.header("www-authenticate", "Bearer");
     }

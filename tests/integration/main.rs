@@ -9,6 +9,7 @@ mod events;
 mod handlers;
 mod local_stack;
 mod okta_replay;
+mod packaging;
 mod routes;
 mod saml;
 mod scim;
