@@ -13,6 +13,7 @@ mod packaging;
 mod routes;
 mod saml;
 mod scim;
+mod scim_limits;
 mod soak;
 mod store_conformance;
 mod store_faults;
