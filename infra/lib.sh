@@ -57,4 +57,8 @@ use_local_aws() {
   export AWS_ENDPOINT_URL="http://127.0.0.1:$1"
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
   export AWS_EC2_METADATA_DISABLED=true
+  # moto copies the whole table in every transaction and shares the cores with the tests: give
+  # its calls more time than DynamoDB's defaults in app.rs (fault tests set their own).
+  export DYNAMODB_ATTEMPT_TIMEOUT_MS="${DYNAMODB_ATTEMPT_TIMEOUT_MS:-30000}"
+  export DYNAMODB_OPERATION_TIMEOUT_MS="${DYNAMODB_OPERATION_TIMEOUT_MS:-90000}"
 }
