@@ -772,3 +772,64 @@ async fn a_sign_in_and_a_token_request_cost_counted_round_trips_and_one_kms_call
     assert_eq!((kms_before_token, token_kms), (0, 1));
     let _ = &env.user_id;
 }
+
+#[tokio::test]
+async fn app_registration_refuses_unsafe_uris_and_shows_the_secret_only_once() {
+    use ssoctl::apps::{create_app, delete_app, list_apps, rotate_secret, show_app, CreateApp};
+    let env = env().await;
+    let store = &env.app.store;
+    for bad in [
+        "http://app.example.com/cb",
+        "https://app.example.com/cb#frag",
+        "https://user:pw@app.example.com/cb",
+        "app.example.com/cb",
+    ] {
+        let r = create_app(
+            store,
+            CreateApp {
+                name: "x",
+                redirect_uris: &[bad.to_string()],
+                post_logout_redirect_uris: &[],
+                backchannel_logout_uri: None,
+                public: false,
+            },
+            1,
+        )
+        .await;
+        assert!(r.is_err(), "{bad}");
+    }
+    let shown = show_app(store, &env.client_id).await.unwrap();
+    assert!(shown.get("client_secret").is_none());
+    assert_eq!(shown["redirect_uris"], serde_json::json!([CALLBACK]));
+    let listed = list_apps(store).await.unwrap();
+    assert!(listed["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["client_id"] == env.client_id.as_str() && a.get("client_secret").is_none()));
+    // A rotated secret replaces the old one at once.
+    let rotated = rotate_secret(store, &env.client_id, 2).await.unwrap();
+    let new_secret = rotated["client_secret"].as_str().unwrap();
+    assert_ne!(new_secret, env.secret);
+    let code = env.code().await;
+    let pairs = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CALLBACK),
+        ("code_verifier", VERIFIER),
+    ];
+    let old = env.token(&pairs, Some((&env.client_id, &env.secret))).await;
+    assert_eq!(old.status(), 401);
+    let new = env.token(&pairs, Some((&env.client_id, new_secret))).await;
+    assert_eq!(new.status(), 200, "{}", body_text(&new));
+    assert!(
+        rotate_secret(store, &env.public_client_id, 2)
+            .await
+            .is_err(),
+        "public: no secret"
+    );
+    delete_app(store, &env.client_id).await.unwrap();
+    assert!(show_app(store, &env.client_id).await.is_err());
+    let resp = env.authorize(&env.authorize_query(&[])).await;
+    assert_eq!(resp.status(), 400, "a deleted app is an unknown client");
+}
