@@ -81,7 +81,9 @@ pub fn check_signing_certificates(idp: IdpConfig) -> Result<CheckedIdp, Metadata
             .iter()
             .map(|s| format!("certificate {}: {}", s.position, s.reason))
             .collect();
-        return Err(MetadataError::NoUsableSigningCertificate(reasons.join("; ")));
+        return Err(MetadataError::NoUsableSigningCertificate(
+            reasons.join("; "),
+        ));
     }
     Ok(CheckedIdp {
         idp: IdpConfig {
@@ -329,7 +331,10 @@ mod tests {
     fn metadata_with_only_weak_or_non_rsa_certificates_is_refused_naming_each_problem() {
         for (file, problem) in [
             ("certificates/rsa512.b64", "RSA-512 key is too weak"),
-            ("certificates/rsa1024-expired.b64", "RSA-1024 key is too weak"),
+            (
+                "certificates/rsa1024-expired.b64",
+                "RSA-1024 key is too weak",
+            ),
             ("certificates/ec-p256.b64", "EC P-256 key: only RSA"),
         ] {
             match checked(&[certificate(file)]) {
