@@ -132,7 +132,7 @@ impl IdpKeys {
         let mut keys = Vec::with_capacity(certs.len());
         for (i, b64) in certs.iter().enumerate() {
             let key = decode_b64(b64)
-                .ok_or(Unusable::NotX509("not base64".into()))
+                .ok_or_else(|| Unusable::NotX509("not base64".into()))
                 .and_then(|der| verification_key(&der));
             match key {
                 Ok(k) => keys.push(Key::new(k)),
