@@ -78,6 +78,9 @@ pub enum OrgCommand {
     },
     /// Mint a new SCIM bearer token; the previous one stops working at once.
     RotateScimToken { org: String },
+    /// Re-key userNames and group names stored under the 0.1 case rule (Unicode lowercasing)
+    /// to the ASCII-only rule of 0.2 (docs/scim.md, "Migration of stored keys"). Idempotent.
+    RekeyNames { org: String },
     /// List organizations.
     List,
 }
@@ -289,6 +292,10 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
                     admin::update_settings(&store, &org, settings, now()).await
                 }
                 OrgCommand::List => admin::list_orgs(&store).await,
+                OrgCommand::RekeyNames { org } => match store.rekey_folded_names(&org).await {
+                    Ok(changed) => Ok(serde_json::json!({ "org": org, "rekeyed": changed })),
+                    Err(e) => Err(e.into()),
+                },
             };
             if let Ok(v) = &out {
                 warn_skipped(v);
