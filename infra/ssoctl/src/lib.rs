@@ -6,5 +6,6 @@
 pub mod admin;
 pub mod apps;
 pub mod cli;
+pub mod fetch;
 pub mod local;
 pub mod template;
