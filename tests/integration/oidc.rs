@@ -833,3 +833,51 @@ async fn app_registration_refuses_unsafe_uris_and_shows_the_secret_only_once() {
     let resp = env.authorize(&env.authorize_query(&[])).await;
     assert_eq!(resp.status(), 400, "a deleted app is an unknown client");
 }
+
+#[tokio::test]
+async fn admin_sign_out_and_scim_deletion_end_grants_and_queue_their_back_channel_logouts() {
+    let env = env().await;
+    let notice_key = |access: &str| format!("ORG#{}#BCL#{}", env.org.org, TokenHash::of(access).0);
+    let token = |resp: Resp| async move {
+        body_json(&resp)["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let first = token(env.redeem(&env.code().await).await).await;
+    let second = token(env.redeem(&env.code().await).await).await;
+    let out = ssoctl::apps::sign_out_user(&env.app.store, &env.org.org, &env.user_id)
+        .await
+        .unwrap();
+    assert_eq!(out["sessions_ended"], 4, "two browser sessions, two grants");
+    for access in [&first, &second] {
+        assert_eq!(env.userinfo(access).await.status(), 401);
+        let notice = env
+            .app
+            .store
+            .claim_logout(&notice_key(access), env.app.now())
+            .await
+            .unwrap();
+        assert_eq!(notice.expect("queued").user_id, env.user_id);
+    }
+
+    let third = token(env.redeem(&env.code().await).await).await;
+    let bearer = format!("Bearer {}", env.scim_token.expose());
+    let deleted = env
+        .call(event(
+            "DELETE",
+            &format!("/orgs/{}/scim/v2/Users/{}", env.org.org, env.user_id),
+            &[("authorization", &bearer)],
+            None,
+        ))
+        .await;
+    assert_eq!(deleted.status(), 204, "{}", body_text(&deleted));
+    assert_eq!(env.userinfo(&third).await.status(), 401);
+    assert!(env
+        .app
+        .store
+        .claim_logout(&notice_key(&third), env.app.now())
+        .await
+        .unwrap()
+        .is_some());
+}
