@@ -8,6 +8,10 @@ pub enum SamlError {
     MalformedResponse,
     #[error("the SAMLResponse contains a DTD, which is never accepted")]
     DtdForbidden,
+    #[error(
+        "the response exceeds a structural limit (elements, nesting depth, attributes or namespace declarations) that real IdP responses stay far below"
+    )]
+    ResponseTooComplex,
     #[error("the document is not a SAML 2.0 Response")]
     NotAResponse,
     #[error("the response carries no assertion")]
@@ -30,6 +34,8 @@ pub enum SamlError {
     UnexpectedSignature,
     #[error("a signature is malformed")]
     MalformedSignature,
+    #[error("a signature's InclusiveNamespaces PrefixList names more than 32 prefixes")]
+    TooManyInclusivePrefixes,
     #[error("a signature does not reference the element that contains it")]
     SignatureReferenceMismatch,
     #[error("a signature uses a canonicalization other than exclusive C14N")]
@@ -90,6 +96,7 @@ impl SamlError {
         match self {
             MalformedResponse => "malformed_response",
             DtdForbidden => "dtd_forbidden",
+            ResponseTooComplex => "response_too_complex",
             NotAResponse => "not_a_response",
             MissingAssertion => "missing_assertion",
             MultipleAssertions => "multiple_assertions",
@@ -101,6 +108,7 @@ impl SamlError {
             Unsigned => "unsigned",
             UnexpectedSignature => "unexpected_signature",
             MalformedSignature => "malformed_signature",
+            TooManyInclusivePrefixes => "too_many_inclusive_prefixes",
             SignatureReferenceMismatch => "signature_reference_mismatch",
             UnsupportedCanonicalization => "unsupported_canonicalization",
             UnsupportedTransform => "unsupported_transform",

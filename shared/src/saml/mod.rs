@@ -4,7 +4,10 @@
 pub mod attributes;
 pub mod authn_request;
 pub mod c14n;
+#[cfg(any(test, feature = "test-idp"))]
+pub mod c14n_oracle;
 pub mod error;
+pub mod limits;
 pub mod metadata;
 pub mod validate;
 pub mod verify;
@@ -12,5 +15,7 @@ pub mod verify;
 #[cfg(any(test, feature = "test-idp"))]
 pub mod test_idp;
 
+#[cfg(test)]
+mod hardening_tests;
 #[cfg(test)]
 mod tests;

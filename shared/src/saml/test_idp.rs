@@ -13,7 +13,7 @@ use rsa::pkcs8::DecodePrivateKey;
 use rsa::{Pkcs1v15Sign, PrivateKey as RsaPrivateKey};
 use sha2::{Digest, Sha256};
 
-use super::c14n::canonicalize;
+use super::c14n::{canonicalize, InclusivePrefixes};
 use super::verify::{DS_NS, ENVELOPED, EXC_C14N, RSA_SHA256, SHA256};
 
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/saml");
@@ -235,7 +235,13 @@ impl Spec {
                 .find(|c| c.tag_name().name() == "Signature")
                 .expect("signature");
             let mut out = Vec::new();
-            canonicalize(el, Some(sig.id()), &["xs"], &mut out).expect("c14n");
+            canonicalize(
+                el,
+                Some(sig.id()),
+                &InclusivePrefixes::parse("xs").expect("list"),
+                &mut out,
+            )
+            .expect("c14n");
             STANDARD.encode(self.hash(&out))
         };
         let draft = with(signature(&digest, "VALUE"));
@@ -252,7 +258,7 @@ impl Spec {
                 })
                 .expect("SignedInfo");
             let mut out = Vec::new();
-            canonicalize(si, None, &[], &mut out).expect("c14n");
+            canonicalize(si, None, &InclusivePrefixes::default(), &mut out).expect("c14n");
             let key = self.key.clone().unwrap_or_else(idp_key);
             let hashed = self.hash(&out);
             let padding = if self.sha1 {
