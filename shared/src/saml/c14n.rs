@@ -225,8 +225,8 @@ impl<'a> Canonicalizer<'a, '_> {
         self.out.push(b'<');
         self.out.extend_from_slice(name.as_bytes());
         let mark = self.undo.len();
-        for i in 0..self.wanted.len() {
-            let p = self.wanted[i];
+        let wanted = std::mem::take(&mut self.wanted);
+        for &p in &wanted {
             if p == "xml" {
                 continue; // never declared (XML Namespaces §3)
             }
@@ -264,6 +264,7 @@ impl<'a> Canonicalizer<'a, '_> {
                 }
             }
         }
+        self.wanted = wanted; // keep the allocation for the next element
 
         let mut attrs: Vec<(&str, &str, &str, &str)> = node
             .attributes()
