@@ -150,7 +150,11 @@ pub(super) async fn acs<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Han
     // Round trip 1: the user, by NameID (userName is case-insensitive, RFC 7643 §4.1.1).
     let existing = app
         .store
-        .find_user_by_user_name(&org.org, &verified.name_id)
+        .find_user_by_user_name(
+            &org.org,
+            &crate::scim::user_name::UserName::parse(&verified.name_id)
+                .map_err(|_| saml(SamlError::InvalidNameId))?,
+        )
         .await?;
     let (user_id, user_write) = match existing {
         Some(u) if !u.active => return Err(saml(SamlError::UserInactive)),

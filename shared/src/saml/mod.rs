@@ -6,6 +6,7 @@ pub mod authn_request;
 pub mod c14n;
 #[cfg(any(test, feature = "test-idp"))]
 pub mod c14n_oracle;
+pub mod certificate;
 pub mod error;
 pub mod limits;
 pub mod metadata;

@@ -39,6 +39,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the paging cursor is invalid")]
     BadCursor,
+    /// DynamoDB answered 5xx, timed out, or could not be reached (after the SDK's retries):
+    /// transient, answered 503 with Retry-After.
+    #[error("the database is unavailable or not answering in time")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("database request failed")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -123,11 +127,11 @@ pub trait UserStore {
         org: &str,
         id: &str,
     ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
-    /// Case-insensitive lookup by userName.
+    /// Lookup by userName under its one case rule (`UserName::key`: ASCII letters fold).
     fn find_user_by_user_name(
         &self,
         org: &str,
-        user_name: &str,
+        user_name: &crate::scim::user_name::UserName,
     ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
     /// Exact lookup by externalId (not unique: Okta owns it).
     fn find_users_by_external_id(
@@ -187,12 +191,28 @@ pub trait UserStore {
     ) -> impl Future<Output = StoreResult<User>> + Send;
 }
 
+/// Members written in the group's own create transaction (DynamoDB: 100 items per transaction;
+/// the group, its counter, and a check and a put per member).
+pub const FIRST_MEMBERS: usize = 49;
+
 pub trait GroupStore {
     fn create_group(
         &self,
         org: &str,
         display_name: &str,
         external_id: Option<&str>,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<Group>> + Send;
+    /// Creates the group with its first [`FIRST_MEMBERS`] members in one transaction (each
+    /// member must be a user of the org: `NotFound("user")` otherwise, nothing written), so a
+    /// failure leaves either nothing or a group with those members. More members follow with
+    /// `add_members`.
+    fn create_group_with_members(
+        &self,
+        org: &str,
+        display_name: &str,
+        external_id: Option<&str>,
+        members: &[String],
         now: i64,
     ) -> impl Future<Output = StoreResult<Group>> + Send;
     fn get_group(
@@ -214,8 +234,14 @@ pub trait GroupStore {
         group: &Group,
         now: i64,
     ) -> impl Future<Output = StoreResult<Group>> + Send;
-    /// Removes the group and every membership item of it.
-    fn delete_group(&self, org: &str, id: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Removes the group and every membership item of it. With `version`, only while the
+    /// stored version is still that (`VersionConflict` otherwise: If-Match, RFC 7644 §3.14).
+    fn delete_group(
+        &self,
+        org: &str,
+        id: &str,
+        version: Option<u64>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Case-insensitive lookup by displayName.
     fn find_groups_by_display_name(
         &self,
