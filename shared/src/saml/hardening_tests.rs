@@ -253,7 +253,7 @@ fn the_largest_okta_response_under_the_body_limit_validates() {
         form_body(&xml).len()
     );
     assert!(
-        lo >= 400,
-        "the body limit must fit at least 400 groups, fits {lo}"
+        lo >= 200,
+        "the body limit must fit at least 200 groups, fits {lo}"
     );
 }
