@@ -49,8 +49,8 @@ pub enum OrgCommand {
         /// Public base URL of the API (default: $PUBLIC_BASE_URL, else http://127.0.0.1:3000).
         #[arg(long)]
         base_url: Option<String>,
-        /// scim, first-login or both.
-        #[arg(long, default_value = "scim")]
+        /// scim, first-login or both (default: both, so a SAML-only org signs its users in).
+        #[arg(long, default_value = "both")]
         provisioning: Provisioning,
         /// What SCIM reactivation does: restore (same id and groups) or fresh (new user, new id).
         #[arg(long, default_value = "restore")]

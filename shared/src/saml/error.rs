@@ -82,6 +82,12 @@ pub enum SamlError {
     UserNotProvisioned,
     #[error("this user is deactivated in the organization")]
     UserInactive,
+    #[error(
+        "this response answers a sign-in started in another browser; start again from the app"
+    )]
+    RequestNotFromThisBrowser,
+    #[error("the IdP says this session has already ended (SessionNotOnOrAfter)")]
+    SessionAlreadyEnded,
 }
 
 impl SamlError {
@@ -126,6 +132,8 @@ impl SamlError {
             UnknownInResponseTo => "unknown_in_response_to",
             UserNotProvisioned => "user_not_provisioned",
             UserInactive => "user_inactive",
+            RequestNotFromThisBrowser => "request_not_from_this_browser",
+            SessionAlreadyEnded => "session_already_ended",
         }
     }
 
@@ -135,7 +143,8 @@ impl SamlError {
         match self {
             SamlError::UserNotProvisioned
             | SamlError::UserInactive
-            | SamlError::IdpInitiatedNotAllowed => http::StatusCode::FORBIDDEN,
+            | SamlError::IdpInitiatedNotAllowed
+            | SamlError::RequestNotFromThisBrowser => http::StatusCode::FORBIDDEN,
             SamlError::NoIdpCertificate | SamlError::BadIdpCertificate => {
                 http::StatusCode::CONFLICT
             }
