@@ -11,5 +11,6 @@ mod local_stack;
 mod okta_replay;
 mod routes;
 mod saml;
+mod saml_browser;
 mod scim;
 mod store_conformance;

@@ -75,7 +75,7 @@ pub enum SamlError {
     #[error("this assertion was already used")]
     AssertionReplayed,
     #[error(
-        "the response answers a request this service did not make, or one already used or expired"
+        "the response answers a request this service did not make (for this browser), or one already used or expired"
     )]
     UnknownInResponseTo,
     #[error("this user is not provisioned in the organization")]
