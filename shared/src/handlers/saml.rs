@@ -98,6 +98,14 @@ pub(super) async fn login<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> H
             fresh.expose()
         }
     };
+    // The redirect first: a bad SSO URL is refused before anything is written.
+    let xml = authn_request_xml(&ctx.org, &id, sso_url, ctx.now);
+    let url = redirect_url(sso_url, &xml, relay_state.as_deref()).map_err(|detail| {
+        AppError::NotConfigured {
+            code: "idp_sso_url_invalid",
+            detail,
+        }
+    })?;
     app.store
         .remember_browser_request(
             &ctx.org.org,
@@ -106,13 +114,6 @@ pub(super) async fn login<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> H
             ctx.now + REQUEST_TTL_SECONDS,
         )
         .await?;
-    let xml = authn_request_xml(&ctx.org, &id, sso_url, ctx.now);
-    let url = redirect_url(sso_url, &xml, relay_state.as_deref()).map_err(|detail| {
-        AppError::NotConfigured {
-            code: "idp_sso_url_invalid",
-            detail,
-        }
-    })?;
     let resp = Response::builder()
         .status(StatusCode::FOUND)
         .header("location", url.as_str())
