@@ -7,18 +7,24 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${SSO_CACHE_DIR:-$HOME/.cache/okta-sso}"
 venv="$cache/venv"
 
-# Pinned so a fresh machine gets what was tested.
-PY_PACKAGES=("moto[server]==5.1.*" "cfn-lint==1.*" "aws-sam-cli==1.*")
+# Every Python tool, pinned exactly (transitive packages too): a fresh machine gets what was tested.
+requirements="$root/infra/requirements.txt"
 
+# ensure_venv: the venv with moto, cfn-lint, SAM CLI, cargo-lambda and zig, exactly as
+# infra/requirements.txt pins them; reinstalled when that file changes.
 ensure_venv() {
   if [ ! -x "$venv/bin/python" ]; then
     echo "infra: creating Python venv in $venv" >&2
     mkdir -p "$cache"
     python3 -m venv "$venv"
   fi
-  if ! "$venv/bin/python" -c 'import moto, cfnlint, samcli' 2>/dev/null; then
-    echo "infra: installing ${PY_PACKAGES[*]} from PyPI" >&2
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
+  local want have
+  want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+  have="$(cat "$venv/.requirements.sha256" 2>/dev/null || true)"
+  if [ "$want" != "$have" ]; then
+    echo "infra: installing infra/requirements.txt into $venv (from PyPI)" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$requirements"
+    echo "$want" >"$venv/.requirements.sha256"
   fi
 }
 
@@ -31,7 +37,8 @@ free_port() {
 # it when the calling shell exits.
 start_moto() {
   local port="$1"
-  "$venv/bin/python" "$root/infra/dynamodb_server.py" 127.0.0.1 "$port" >"$cache/moto-$port.log" 2>&1 &
+  # SSO_DYNAMODB_LISTEN=0.0.0.0 lets `sam local` containers reach it (docs/deploy.md).
+  "$venv/bin/python" "$root/infra/dynamodb_server.py" "${SSO_DYNAMODB_LISTEN:-127.0.0.1}" "$port" >"$cache/moto-$port.log" 2>&1 &
   moto_pid=$!
   trap 'kill $moto_pid 2>/dev/null || true' EXIT
   for _ in $(seq 1 100); do
@@ -50,4 +57,8 @@ use_local_aws() {
   export AWS_ENDPOINT_URL="http://127.0.0.1:$1"
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
   export AWS_EC2_METADATA_DISABLED=true
+  # moto copies the whole table in every transaction and shares the cores with the tests: give
+  # its calls more time than DynamoDB's defaults in app.rs (fault tests set their own).
+  export DYNAMODB_ATTEMPT_TIMEOUT_MS="${DYNAMODB_ATTEMPT_TIMEOUT_MS:-30000}"
+  export DYNAMODB_OPERATION_TIMEOUT_MS="${DYNAMODB_OPERATION_TIMEOUT_MS:-90000}"
 }

@@ -42,10 +42,50 @@ impl App<DynamoStore> {
 }
 
 /// The DynamoDB client, from the standard AWS environment (`AWS_ENDPOINT_URL` points it at a local
-/// DynamoDB-API server).
+/// DynamoDB-API server). `DYNAMODB_ENDPOINT`, when not empty, does the same: template.yaml declares
+/// it (empty) because `sam local --env-vars` only overrides variables the template declares, and
+/// `AWS_ENDPOINT_URL` is not one a deployed function should carry.
 pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
     let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    aws_sdk_dynamodb::Client::new(&shared)
+    let mut config = aws_sdk_dynamodb::config::Builder::from(&shared)
+        .timeout_config(dynamodb_timeouts())
+        .retry_config(
+            aws_config::retry::RetryConfig::standard().with_max_attempts(DYNAMODB_ATTEMPTS),
+        );
+    if let Some(endpoint) = std::env::var("DYNAMODB_ENDPOINT")
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+    {
+        config = config.endpoint_url(endpoint.trim());
+    }
+    aws_sdk_dynamodb::Client::from_conf(config.build())
+}
+
+/// Attempts per DynamoDB call, the SDK's own retries included (standard mode: exponential
+/// backoff with jitter, retrying throttling, 5xx and transient network errors).
+pub const DYNAMODB_ATTEMPTS: u32 = 3;
+
+/// DynamoDB answers in single-digit milliseconds; these bounds only matter when it does not.
+/// They keep every call inside the Lambda timeout (10 s, template.yaml) and API Gateway's 30 s:
+/// a connection gets 1 s, one attempt 2 s, and a whole call with its retries 5 s, after which the
+/// request is answered 503 + Retry-After (docs/operations.md, "When DynamoDB fails").
+/// `DYNAMODB_ATTEMPT_TIMEOUT_MS` / `DYNAMODB_OPERATION_TIMEOUT_MS` override the last two: the local
+/// DynamoDB-API server (moto) copies the table in every transaction and shares two cores with the
+/// tests, so infra/lib.sh relaxes them there.
+pub fn dynamodb_timeouts() -> aws_config::timeout::TimeoutConfig {
+    let ms = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|v| *v > 0)
+            .map(std::time::Duration::from_millis)
+            .unwrap_or(std::time::Duration::from_millis(default))
+    };
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(1))
+        .operation_attempt_timeout(ms("DYNAMODB_ATTEMPT_TIMEOUT_MS", 2_000))
+        .operation_timeout(ms("DYNAMODB_OPERATION_TIMEOUT_MS", 5_000))
+        .build()
 }
 
 fn system_now() -> i64 {
@@ -104,7 +144,14 @@ impl<S: Store> App<S> {
                 if err.status().is_server_error() && !matches!(err, AppError::NotImplemented(_)) {
                     tracing::error!(error = %err, cause = ?std::error::Error::source(&err), "request failed");
                 }
-                (render(&err, flavor), code)
+                let mut resp = render(&err, flavor);
+                // Only the route knows what it accepts (RFC 9110 §15.5.6: a 405 lists them).
+                if let (AppError::MethodNotAllowed(_), Some((_, route))) = (&err, &matched) {
+                    if let Ok(allow) = http::HeaderValue::from_str(route.allowed_methods()) {
+                        resp.headers_mut().insert(http::header::ALLOW, allow);
+                    }
+                }
+                (resp, code)
             }
         };
         tracing::info!(

@@ -55,6 +55,9 @@ impl From<crate::scim::ScimError> for AppError {
     }
 }
 
+/// A DynamoDB outage is usually over within seconds; Okta and Entra retry on 503 with backoff.
+pub const RETRY_AFTER_UNAVAILABLE: u32 = 5;
+
 /// How a route wants its errors rendered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flavor {
@@ -92,6 +95,7 @@ impl AppError {
                 StoreError::VersionConflict => StatusCode::PRECONDITION_FAILED,
                 StoreError::NotFound(_) => StatusCode::NOT_FOUND,
                 StoreError::Throttled => StatusCode::TOO_MANY_REQUESTS,
+                StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 StoreError::BadCursor => StatusCode::BAD_REQUEST,
                 StoreError::Corrupt(_) | StoreError::Backend(_) => {
                     StatusCode::INTERNAL_SERVER_ERROR
@@ -119,6 +123,7 @@ impl AppError {
                 StoreError::VersionConflict => "version_conflict",
                 StoreError::NotFound(_) => "not_found",
                 StoreError::Throttled => "throttled",
+                StoreError::Unavailable(_) => "store_unavailable",
                 StoreError::BadCursor => "invalid_cursor",
                 StoreError::Corrupt(_) | StoreError::Backend(_) => "internal",
             },
@@ -136,8 +141,26 @@ impl AppError {
         }
     }
 
+    /// Seconds a client should wait before retrying, for answers that ask it to (429, 503).
+    /// Integer seconds (RFC 9110 §10.2.3): Okta reads a missing or HTTP-date value as 5 minutes.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            AppError::Store(StoreError::Throttled) => Some(1),
+            AppError::Store(StoreError::Unavailable(_)) => Some(RETRY_AFTER_UNAVAILABLE),
+            _ => None,
+        }
+    }
+
     /// What the client may see. Server-side failures say only that: the cause goes to the log.
     fn public_detail(&self) -> String {
+        if let Some(seconds) = self
+            .retry_after()
+            .filter(|_| self.status().is_server_error())
+        {
+            return format!(
+                "the service's database is briefly unavailable or slow to answer; retry after {seconds} seconds"
+            );
+        }
         match self.status() {
             s if s.is_server_error() && !matches!(self, AppError::NotImplemented(_)) => {
                 "internal error; the request id in the logs has the cause".to_string()
@@ -152,11 +175,8 @@ pub fn render(err: &AppError, flavor: Flavor) -> Response<Body> {
     let status = err.status();
     let detail = err.public_detail();
     let mut builder = Response::builder().status(status);
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        builder = builder.header("retry-after", "1");
-    }
-    if let AppError::MethodNotAllowed(_) = err {
-        builder = builder.header("allow", "GET, POST, PUT, PATCH, DELETE");
+    if let Some(seconds) = err.retry_after() {
+        builder = builder.header("retry-after", seconds.to_string());
     }
     if let AppError::Unauthorized(_) = err {
         builder = builder.header("www-authenticate", "Bearer");

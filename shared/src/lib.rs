@@ -1,5 +1,5 @@
 //! All the logic of the SSO service. Each Lambda binary in `functions/` is a thin `main.rs` around
-//! [`app::App`]; the local stack (`ssoctl serve`) runs the very same [`app::App::handle`].
+//! [`app::App`]; the local stack (`ssoctl local serve`, started by `infra/run-local`) runs the very same [`app::App::handle`].
 //!
 //! Multi-tenant from the first line: every route is `/orgs/{org}/...`, every store key starts with
 //! the organization, and every log line carries it.

@@ -124,6 +124,21 @@ impl Route {
             .unwrap_or(Function::ScimUsers)
     }
 
+    /// The methods this route answers, for the `Allow` header of a 405 (RFC 9110 §15.5.6).
+    pub fn allowed_methods(&self) -> &'static str {
+        match self {
+            Route::SamlMetadata | Route::SamlLogin | Route::SignedIn => "GET",
+            Route::SamlAcs | Route::Logout => "POST",
+            Route::Session => "GET, POST",
+            Route::ScimServiceProviderConfig
+            | Route::ScimResourceTypes(_)
+            | Route::ScimSchemas(_)
+            | Route::ScimUnknown => "GET",
+            Route::ScimUsers(None) | Route::ScimGroups(None) => "GET, POST",
+            Route::ScimUsers(Some(_)) | Route::ScimGroups(Some(_)) => "GET, PUT, PATCH, DELETE",
+        }
+    }
+
     /// SCIM routes answer errors with RFC 7644 §3.12 bodies; the others with plain text.
     pub fn is_scim(&self) -> bool {
         self.template().contains("/scim/v2/")

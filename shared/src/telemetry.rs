@@ -1,29 +1,85 @@
 //! Structured JSON logs (CloudWatch reads them as JSON; see template.yaml's LoggingConfig).
 //! What we never log: tokens, cookies, SAML messages, passwords. Handlers log outcome codes.
+//!
+//! Event fields sit at the top level of each line (`flatten_event`), so CloudWatch Logs Insights
+//! discovers `request_id`, `org`, `route`, `method`, `status`, `outcome` and `duration_ms` as
+//! fields by themselves and the queries in docs/operations.md work as written.
+
+use tracing_subscriber::fmt::MakeWriter;
 
 /// Installs the JSON log subscriber on stdout (where Lambda collects logs); `RUST_LOG` filters
 /// (default `info`).
 pub fn init() {
-    init_with(std::io::stdout);
+    let _ = tracing::subscriber::set_global_default(subscriber(std::io::stdout));
 }
 
 /// Same, on stderr: for `ssoctl`, whose stdout carries its JSON output.
 pub fn init_stderr() {
-    init_with(std::io::stderr);
+    let _ = tracing::subscriber::set_global_default(subscriber(std::io::stderr));
 }
 
-fn init_with<W>(writer: W)
+/// The one log format, on any writer.
+pub fn subscriber<W>(writer: W) -> impl tracing::Subscriber + Send + Sync
 where
-    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    tracing_subscriber::fmt()
         .json()
+        .flatten_event(true)
         .with_env_filter(filter)
         .with_current_span(false)
         .with_span_list(false)
         .with_target(false)
         .with_writer(writer)
-        .try_init();
+        .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn request_fields_sit_at_the_top_level_of_each_json_line() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = super::subscriber(move || writer.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(
+                request_id = "req-1",
+                org = "acme",
+                route = "/orgs/{org}/saml/acs",
+                method = "POST",
+                status = 303u16,
+                outcome = "ok",
+                duration_ms = 7u64,
+                "request"
+            );
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(line["request_id"], "req-1");
+        assert_eq!(line["org"], "acme");
+        assert_eq!(line["route"], "/orgs/{org}/saml/acs");
+        assert_eq!(line["method"], "POST");
+        assert_eq!(line["status"], 303);
+        assert_eq!(line["outcome"], "ok");
+        assert_eq!(line["duration_ms"], 7);
+        assert_eq!(line["message"], "request");
+        assert!(line.get("fields").is_none(), "{line}");
+    }
 }

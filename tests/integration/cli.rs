@@ -28,10 +28,14 @@ fn json_of(out: &Output) -> serde_json::Value {
 }
 
 fn corpus(case: &str) -> String {
-    format!(
-        "{}/../../../shared/corpora/ssoready-saml/{case}/metadata.xml",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    // The SSOReady corpus lives with the library crate's fixtures (shared/tests/fixtures).
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    workspace
+        .join("shared/tests/fixtures/ssoready")
+        .join(case)
+        .join("metadata.xml")
+        .display()
+        .to_string()
 }
 
 fn failure(out: &Output) -> String {

@@ -473,3 +473,41 @@ async fn hostile_paths_methods_and_bodies_never_get_a_server_error() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_405_lists_the_methods_the_route_accepts_and_never_the_refused_one() {
+    let app = app().await;
+    let (org, token) = org_with_token(&app).await;
+    let bearer = format!("Bearer {}", token.expose());
+    let auth = [("authorization", bearer.as_str())];
+    let o = &org.org;
+    for (method, path, headers, allow) in [
+        ("DELETE", format!("/orgs/{o}/saml/metadata"), &[][..], "GET"),
+        ("GET", format!("/orgs/{o}/saml/acs"), &[][..], "POST"),
+        ("PUT", format!("/orgs/{o}/logout"), &[][..], "POST"),
+        (
+            "POST",
+            format!("/orgs/{o}/scim/v2/ServiceProviderConfig"),
+            &auth[..],
+            "GET",
+        ),
+        (
+            "DELETE",
+            format!("/orgs/{o}/scim/v2/Users"),
+            &auth[..],
+            "GET, POST",
+        ),
+        (
+            "POST",
+            format!("/orgs/{o}/scim/v2/Groups/g1"),
+            &auth[..],
+            "GET, PUT, PATCH, DELETE",
+        ),
+    ] {
+        let resp = call(&app, None, event(method, &path, headers, None)).await;
+        assert_eq!(resp.status(), 405, "{method} {path}");
+        let got = resp.headers()["allow"].to_str().unwrap();
+        assert_eq!(got, allow, "{method} {path}");
+        assert!(!got.contains(method), "{method} {path}: Allow: {got}");
+    }
+}

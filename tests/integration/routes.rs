@@ -60,3 +60,21 @@ fn the_template_table_has_the_keys_indexes_and_ttl_the_store_uses() {
     assert_eq!(t.ttl_attribute.as_deref(), Some("expires_at"));
     assert_eq!(t.billing_mode, "PAY_PER_REQUEST");
 }
+
+#[test]
+fn every_variable_of_the_sam_local_env_file_is_one_the_template_declares() {
+    // `sam local --env-vars` silently ignores variables the template does not declare.
+    let path = template::default_path().with_file_name("infra/sam-local-env.json");
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let declared: BTreeSet<String> = template().global_env_vars().into_iter().collect();
+    assert!(declared.contains("TABLE_NAME"), "{declared:?}");
+    let vars = file["Parameters"].as_object().unwrap();
+    assert!(vars.contains_key("DYNAMODB_ENDPOINT"));
+    for name in vars.keys() {
+        assert!(
+            declared.contains(name),
+            "{name} is in infra/sam-local-env.json but template.yaml does not declare it"
+        );
+    }
+}

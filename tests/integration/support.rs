@@ -128,6 +128,12 @@ pub fn body_json(resp: &lambda_http::Response<lambda_http::Body>) -> serde_json:
 
 /// Kills the child process when dropped.
 pub struct Killed(Child);
+
+impl Killed {
+    pub fn new(child: Child) -> Self {
+        Killed(child)
+    }
+}
 impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();

@@ -72,6 +72,7 @@ pub async fn create_table(client: &Client, name: &str, def: &TableDef) -> Result
         }
         Err(e) => return Err(Box::new(e)),
     }
+    wait_until_active(client, name).await?;
     if let Some(attr) = &def.ttl_attribute {
         client
             .update_time_to_live()
@@ -86,6 +87,20 @@ pub async fn create_table(client: &Client, name: &str, def: &TableDef) -> Result
             .await?;
     }
     Ok(true)
+}
+
+/// Real DynamoDB creates tables asynchronously (status CREATING for a few seconds); writes and
+/// UpdateTimeToLive need ACTIVE. moto answers ACTIVE at once. Bounded: two minutes at most.
+async fn wait_until_active(client: &Client, name: &str) -> Result<(), BoxError> {
+    use aws_sdk_dynamodb::types::TableStatus;
+    for _ in 0..120 {
+        let table = client.describe_table().table_name(name).send().await?;
+        if table.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    Err(format!("table {name} did not become ACTIVE within two minutes").into())
 }
 
 /// Turns a hyper request into the `lambda_http::Request` a Lambda would receive.

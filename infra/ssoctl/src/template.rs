@@ -168,6 +168,18 @@ impl Template {
         Ok(out)
     }
 
+    /// The environment variables every function gets (Globals.Function.Environment.Variables).
+    pub fn global_env_vars(&self) -> Vec<String> {
+        self.root["Globals"]["Function"]["Environment"]["Variables"]
+            .as_hash()
+            .map(|vars| {
+                vars.keys()
+                    .filter_map(|k| k.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The HTTP methods the template's HttpApi events use.
     pub fn methods(&self) -> Vec<String> {
         let mut out = Vec::new();

@@ -145,7 +145,7 @@ mod tests {
 
     fn corpus(case: &str) -> String {
         let path = format!(
-            "{}/../../shared/corpora/ssoready-saml/{case}/metadata.xml",
+            "{}/tests/fixtures/ssoready/{case}/metadata.xml",
             env!("CARGO_MANIFEST_DIR")
         );
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))

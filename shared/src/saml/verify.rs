@@ -373,7 +373,7 @@ mod tests {
     fn the_corpus_okta_certificate_yields_an_rsa_key() {
         let xml = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/corpora/ssoready-saml/assertions/okta/metadata.xml"
+            "/tests/fixtures/ssoready/assertions/okta/metadata.xml"
         ))
         .unwrap();
         let idp = super::super::metadata::parse_idp_metadata(&xml).unwrap();

@@ -7,7 +7,6 @@ use super::*;
 pub fn service_provider_config(base: &str) -> Value {
     json!({
         "schemas": [SCHEMA_SPC],
-        "documentationUri": "https://github.com/okta-sso/okta-sso/blob/main/docs/okta-setup.md",
         "patch": { "supported": true },
         "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
         "filter": { "supported": true, "maxResults": MAX_RESULTS },

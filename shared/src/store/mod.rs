@@ -41,6 +41,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the paging cursor is invalid")]
     BadCursor,
+    /// DynamoDB answered 5xx, timed out, or could not be reached (after the SDK's retries):
+    /// transient, answered 503 with Retry-After.
+    #[error("the database is unavailable or not answering in time")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("database request failed")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

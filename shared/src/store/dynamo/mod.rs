@@ -1,6 +1,7 @@
 //! The DynamoDB implementation of every store trait (key layout in `../keys.rs`): the shared
 //! plumbing here, one file per role beside it.
 
+mod failure;
 mod groups;
 mod orgs;
 mod paging;
@@ -14,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, TransactWriteItem, WriteRequest,
 };
@@ -24,6 +25,7 @@ use base64::Engine;
 
 use super::keys::*;
 use super::*;
+use failure::sdk;
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
@@ -129,12 +131,19 @@ impl DynamoStore {
     /// transaction touched the same items (`TransactionConflict`): the retry then meets the
     /// winner's write and fails its condition properly. Returns the cancellation reason codes
     /// when a condition failed.
+    ///
+    /// One `ClientRequestToken` serves every attempt of this logical write, the SDK's retries and
+    /// ours: when an answer is lost after DynamoDB committed, the replay is recognised as the same
+    /// transaction and succeeds without writing again, instead of failing its own conditions
+    /// (TransactWriteItems, "Idempotency": tokens are kept 10 minutes).
     pub(super) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TxError> {
+        let token = uuid::Uuid::new_v4().to_string();
         let mut delay = Duration::from_millis(20);
         for attempt in 0.. {
             let res = self
                 .client
                 .transact_write_items()
+                .client_request_token(&token)
                 .set_transact_items(Some(items.clone()))
                 .send()
                 .await;
@@ -382,23 +391,6 @@ pub(super) fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> Sto
     StoreError::Backend(Box::new(e))
 }
 
-/// Maps an SDK error, recognising throttling (after the SDK's own retries) so the HTTP layer can
-/// answer 429 with Retry-After.
-pub(super) fn sdk<E, R>(e: SdkError<E, R>) -> StoreError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    match e.code() {
-        Some(
-            "ProvisionedThroughputExceededException"
-            | "RequestLimitExceeded"
-            | "ThrottlingException",
-        ) => StoreError::Throttled,
-        _ => backend(e),
-    }
-}
-
 pub(super) fn encode_cursor(key: &Item) -> String {
     let map: std::collections::BTreeMap<&str, &str> = key
         .iter()
@@ -414,36 +406,4 @@ pub(super) fn decode_cursor(c: &str) -> StoreResult<Item> {
     let map: HashMap<String, String> =
         serde_json::from_slice(&bytes).map_err(|_| StoreError::BadCursor)?;
     Ok(map.into_iter().map(|(k, v)| (k, s(v))).collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use aws_sdk_dynamodb::error::ErrorMetadata;
-    use aws_sdk_dynamodb::operation::get_item::GetItemError;
-
-    fn service_error(code: &str) -> SdkError<GetItemError, ()> {
-        SdkError::service_error(
-            GetItemError::generic(ErrorMetadata::builder().code(code).build()),
-            (),
-        )
-    }
-
-    #[test]
-    fn dynamodb_throttling_becomes_throttled_which_clients_see_as_429() {
-        for code in [
-            "ProvisionedThroughputExceededException",
-            "RequestLimitExceeded",
-            "ThrottlingException",
-        ] {
-            assert!(
-                matches!(sdk(service_error(code)), StoreError::Throttled),
-                "{code}"
-            );
-        }
-        assert!(matches!(
-            sdk(service_error("ValidationException")),
-            StoreError::Backend(_)
-        ));
-    }
 }

@@ -1,0 +1,79 @@
+//! What a fresh machine and a first-time user depend on: pinned tools, a build that needs no
+//! terminal, the licence files.
+
+use std::path::PathBuf;
+
+fn repo_file(path: &str) -> String {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn sam_build_runs_without_a_terminal_because_beta_features_are_on_in_samconfig() {
+    // `rust-cargolambda` is a SAM CLI beta feature: without this `sam build` asks [y/N] and
+    // aborts when stdin is not a terminal (CI, scripts).
+    let config = repo_file("samconfig.toml");
+    let section = config
+        .split("[default.build.parameters]")
+        .nth(1)
+        .expect("samconfig.toml has [default.build.parameters]");
+    let section = section.split("\n[").next().unwrap_or_default();
+    assert!(
+        section
+            .lines()
+            .any(|l| l.split('#').next().unwrap_or("").replace(' ', "") == "beta_features=true"),
+        "[default.build.parameters] must set beta_features = true:\n{section}"
+    );
+}
+
+#[test]
+fn every_python_tool_is_pinned_exactly_in_the_requirements_lock() {
+    let lock = repo_file("infra/requirements.txt");
+    let pins: Vec<&str> = lock
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    for tool in ["moto", "cfn-lint", "aws-sam-cli", "cargo-lambda", "ziglang"] {
+        assert!(
+            pins.iter()
+                .any(|p| p.starts_with(&format!("{tool}==")) || p.starts_with(&format!("{tool}["))),
+            "{tool} is not pinned in infra/requirements.txt"
+        );
+    }
+    for pin in &pins {
+        let spec = pin.split(';').next().unwrap_or(pin);
+        assert!(
+            spec.contains("==")
+                && !spec.contains('*')
+                && !spec.contains(">")
+                && !spec.contains('<'),
+            "not an exact pin: {pin}"
+        );
+    }
+    // Transitive packages are pinned too: moto alone brings dozens.
+    assert!(
+        pins.len() > 40,
+        "only {} pins: transitive packages missing?",
+        pins.len()
+    );
+    // The scripts install from the lock, never from loose specifiers.
+    let lib = repo_file("infra/lib.sh");
+    assert!(
+        lib.contains("-r \"$requirements\""),
+        "infra/lib.sh must install infra/requirements.txt"
+    );
+    assert!(!repo_file("infra/check-bootstraps").contains("pip\" install"));
+}
+
+#[test]
+fn the_licence_the_manifests_declare_ships_with_the_security_policy_and_changelog() {
+    let manifest = repo_file("Cargo.toml");
+    assert!(manifest.contains("license = \"Apache-2.0\""));
+    assert!(repo_file("LICENSE").contains("Apache License"));
+    assert!(repo_file("LICENSE").contains("Version 2.0, January 2004"));
+    assert!(repo_file("SECURITY.md").contains("Reporting a vulnerability"));
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(version, "0.2.0");
+    assert!(repo_file("CHANGELOG.md").contains(&format!("## [{version}]")));
+}
