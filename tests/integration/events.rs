@@ -3,6 +3,7 @@
 
 use shared::org::Org;
 use shared::routes::match_path;
+use shared::scim::user_name::UserName;
 use shared::store::{GroupStore, NewUser, OrgStore, Session, SessionStore, StoreError, UserStore};
 use shared::tokens::Secret;
 use shared::App;
@@ -33,7 +34,7 @@ async fn demo_org(
     }
     let user = match app
         .store
-        .find_user_by_user_name("demo", "events@example.com")
+        .find_user_by_user_name("demo", &UserName::parse("events@example.com").unwrap())
         .await
         .unwrap()
     {

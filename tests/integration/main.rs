@@ -14,5 +14,7 @@ mod routes;
 mod saml;
 mod saml_browser;
 mod scim;
+mod scim_limits;
+mod soak;
 mod store_conformance;
 mod store_faults;

@@ -320,7 +320,10 @@ async fn first_login_creates_the_user_from_the_assertion_and_later_sign_ins_find
     let user = env
         .app
         .store
-        .find_user_by_user_name(&env.org.org, "NEW@example.com")
+        .find_user_by_user_name(
+            &env.org.org,
+            &shared::scim::user_name::UserName::parse("NEW@example.com").unwrap(),
+        )
         .await
         .unwrap()
         .unwrap();

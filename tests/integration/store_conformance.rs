@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use shared::org::Org;
+use shared::scim::user_name::UserName;
 use shared::store::*;
 
 use crate::support::{store, unique_org};
@@ -73,7 +74,7 @@ pub async fn users_are_found_by_id_and_case_insensitive_user_name_within_their_o
     assert_eq!(u.version, 1);
     assert_eq!(s.get_user(&a, &u.id).await.unwrap().unwrap(), u);
     assert_eq!(
-        s.find_user_by_user_name(&a, "ada@example.COM")
+        s.find_user_by_user_name(&a, &UserName::parse("ada@example.COM").unwrap())
             .await
             .unwrap()
             .unwrap()
@@ -83,7 +84,7 @@ pub async fn users_are_found_by_id_and_case_insensitive_user_name_within_their_o
     // Nothing of org a is visible from org b.
     assert_eq!(s.get_user(&b, &u.id).await.unwrap(), None);
     assert_eq!(
-        s.find_user_by_user_name(&b, "ada@example.com")
+        s.find_user_by_user_name(&b, &UserName::parse("ada@example.com").unwrap())
             .await
             .unwrap(),
         None
@@ -120,7 +121,7 @@ pub async fn user_updates_need_the_current_version_and_renames_move_the_user_nam
     let v2 = s.update_user(&o, &renamed, 20).await.unwrap();
     assert_eq!((v2.version, v2.updated_at, v2.created_at), (2, 20, 10));
     assert_eq!(
-        s.find_user_by_user_name(&o, "new@example.com")
+        s.find_user_by_user_name(&o, &UserName::parse("new@example.com").unwrap())
             .await
             .unwrap()
             .unwrap()
@@ -510,7 +511,7 @@ pub async fn groups_are_renamed_at_their_version_found_by_name_and_deleted_with_
         1
     );
     assert_eq!(s.list_groups_at(&o, 1, 10, 5).await.unwrap().total, 1);
-    s.delete_group(&o, &g.id).await.unwrap();
+    s.delete_group(&o, &g.id, None).await.unwrap();
     assert!(s.get_group(&o, &g.id).await.unwrap().is_none());
     assert!(s.groups_of_user(&o, &u.id).await.unwrap().is_empty());
     assert!(s
@@ -521,7 +522,7 @@ pub async fn groups_are_renamed_at_their_version_found_by_name_and_deleted_with_
         .is_empty());
     assert_eq!(s.list_groups_at(&o, 1, 10, 5).await.unwrap().total, 0);
     assert!(matches!(
-        s.delete_group(&o, &g.id).await,
+        s.delete_group(&o, &g.id, None).await,
         Err(StoreError::NotFound(_))
     ));
 }
@@ -574,7 +575,7 @@ pub async fn reissuing_a_user_retires_the_old_id_and_hands_over_the_user_name<S:
     assert_ne!(new.id, old.id);
     assert!(s.get_user(&o, &old.id).await.unwrap().is_none());
     assert_eq!(
-        s.find_user_by_user_name(&o, "r@example.com")
+        s.find_user_by_user_name(&o, &UserName::parse("r@example.com").unwrap())
             .await
             .unwrap()
             .map(|u| u.id),
@@ -598,7 +599,7 @@ pub async fn reissuing_a_user_retires_the_old_id_and_hands_over_the_user_name<S:
     ));
     s.delete_user(&o, &new.id).await.unwrap();
     assert!(s
-        .find_user_by_user_name(&o, "r@example.com")
+        .find_user_by_user_name(&o, &UserName::parse("r@example.com").unwrap())
         .await
         .unwrap()
         .is_none());
@@ -657,12 +658,12 @@ pub async fn replacing_a_user_from_a_fresh_read_needs_that_version_and_moves_the
     let saved = s.replace_user(&o, &stored, &next, 2).await.unwrap();
     assert_eq!((saved.version, saved.updated_at), (stored.version + 1, 2));
     assert!(s
-        .find_user_by_user_name(&o, "old@example.com")
+        .find_user_by_user_name(&o, &UserName::parse("old@example.com").unwrap())
         .await
         .unwrap()
         .is_none());
     assert_eq!(
-        s.find_user_by_user_name(&o, "new@EXAMPLE.com")
+        s.find_user_by_user_name(&o, &UserName::parse("new@EXAMPLE.com").unwrap())
             .await
             .unwrap()
             .map(|u| u.id),

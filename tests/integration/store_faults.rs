@@ -135,10 +135,25 @@ impl FaultProxy {
 
     /// An app whose DynamoDB traffic goes through the proxy, on the test table.
     pub async fn app(&self) -> App<DynamoStore> {
+        self.app_with_timeouts(30_000, 90_000).await
+    }
+
+    /// Same, with the SDK's per-attempt and per-operation timeouts (ms): short ones make the
+    /// proxy's stalls time out as they would against a stalled DynamoDB.
+    pub async fn app_with_timeouts(&self, attempt_ms: u64, operation_ms: u64) -> App<DynamoStore> {
         let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(std::time::Duration::from_secs(1))
+            .operation_attempt_timeout(std::time::Duration::from_millis(attempt_ms))
+            .operation_timeout(std::time::Duration::from_millis(operation_ms))
+            .build();
         let dynamodb = aws_sdk_dynamodb::config::Builder::from(&shared)
             .endpoint_url(&self.endpoint)
-            .timeout_config(shared::app::dynamodb_timeouts())
+            .timeout_config(timeouts)
+            .retry_config(
+                aws_config::retry::RetryConfig::standard()
+                    .with_max_attempts(shared::app::DYNAMODB_ATTEMPTS),
+            )
             .build();
         crate::support::store().await; // creates the test table if needed
         let client = aws_sdk_dynamodb::Client::from_conf(dynamodb);

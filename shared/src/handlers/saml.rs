@@ -332,7 +332,11 @@ async fn resolve_user<S: Store>(
 ) -> Result<(String, UserWrite), AppError> {
     let existing = app
         .store
-        .find_user_by_user_name(&org.org, &verified.name_id)
+        .find_user_by_user_name(
+            &org.org,
+            &crate::scim::user_name::UserName::parse(&verified.name_id)
+                .map_err(|_| saml(SamlError::InvalidNameId))?,
+        )
         .await?;
     Ok(match existing {
         Some(u) if !u.active => return Err(saml(SamlError::UserInactive)),

@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::http::{empty, scim_json};
 use crate::scim::group::{self, GroupPatch};
 use crate::scim::list::{self, Kind, Lookup, Plan};
-use crate::scim::{check_schemas, patch, ScimError, SCHEMA_GROUP};
+use crate::scim::{check_schemas, patch, ScimError, MAX_ID_BYTES, SCHEMA_GROUP};
 use crate::store::{Group, Store, StoreError};
 
 const ATTEMPTS: usize = 12;
@@ -27,13 +27,17 @@ pub(super) async fn handle<S: Store>(
     method: Method,
     id: Option<&str>,
 ) -> Handled {
+    if id.is_some_and(|id| id.len() > MAX_ID_BYTES) {
+        // Not one of our ids, and too long to be a DynamoDB key: no such group.
+        return Err(not_found("(id too long)"));
+    }
     match (method, id) {
         (Method::GET, None) => list_groups(app, ctx, req).await,
         (Method::POST, None) => create(app, ctx, req).await,
         (Method::GET, Some(id)) => get(app, ctx, req, id).await,
         (Method::PUT, Some(id)) => replace(app, ctx, req, id).await,
         (Method::PATCH, Some(id)) => patch_group(app, ctx, req, id).await,
-        (Method::DELETE, Some(id)) => delete(app, ctx, id).await,
+        (Method::DELETE, Some(id)) => delete(app, ctx, req, id).await,
         (m, _) => Err(AppError::MethodNotAllowed(m)),
     }
 }
@@ -73,17 +77,18 @@ async fn check_members<S: Store>(app: &App<S>, org: &str, ids: &[String]) -> Res
     }
     let missing = app.store.missing_users(org, ids).await?;
     if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(ScimError::new(
-            "invalidValue",
-            format!(
-                "members are not users of this organization: {}",
-                missing.join(", ")
-            ),
-        )
-        .into())
+        return Ok(());
     }
+    // Name a few: enough to act on, without echoing a whole request back.
+    const NAMED: usize = 10;
+    let mut detail = format!(
+        "members are not users of this organization: {}",
+        missing[..missing.len().min(NAMED)].join(", ")
+    );
+    if missing.len() > NAMED {
+        detail.push_str(&format!(" and {} more", missing.len() - NAMED));
+    }
+    Err(ScimError::new("invalidValue", detail).into())
 }
 
 /// Applies member changes; a user deleted since `check_members` is still a 400, not a 500.
@@ -298,8 +303,14 @@ async fn patch_group<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str)
     let g = load(app, ctx, id).await?;
     check_if_match(req, g.version)?;
     let (add, remove) = match &plan.replace_members {
-        Some(all) => diff(app, ctx, id, all).await?,
-        None => (plan.add.clone(), plan.remove.clone()),
+        Some(all) => {
+            let all: Vec<String> = all.iter().cloned().collect();
+            diff(app, ctx, id, &all).await?
+        }
+        None => (
+            plan.add.iter().cloned().collect(),
+            plan.remove.iter().cloned().collect(),
+        ),
     };
     // Validate everything before writing anything.
     check_members(app, &ctx.org.org, &add).await?;
@@ -325,10 +336,22 @@ async fn patch_group<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str)
     Ok((resp, "ok"))
 }
 
-async fn delete<S: Store>(app: &App<S>, ctx: &Ctx, id: &str) -> Handled {
-    match app.store.delete_group(&ctx.org.org, id).await {
+/// With `If-Match`, the group goes only at the version it names (RFC 7644 §3.14, as for Users):
+/// the check and the delete are one conditional write, so a rename in between is a 412 too.
+async fn delete<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
+    let version = if has_if_match(req) {
+        let g = load(app, ctx, id).await?;
+        check_if_match(req, g.version)?;
+        Some(g.version)
+    } else {
+        None
+    };
+    match app.store.delete_group(&ctx.org.org, id, version).await {
         Ok(()) => Ok((empty(StatusCode::NO_CONTENT), "deleted")),
         Err(StoreError::NotFound(_)) => Err(not_found(id)),
+        Err(StoreError::VersionConflict) => Err(AppError::PreconditionFailed(
+            "the group changed since If-Match's version".into(),
+        )),
         Err(e) => Err(e.into()),
     }
 }

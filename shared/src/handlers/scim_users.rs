@@ -12,7 +12,8 @@ use crate::http::{empty, scim_json};
 use crate::org::Reactivation;
 use crate::scim::list::{self, Kind, Lookup, Plan};
 use crate::scim::user::{self, UserInput, EXTENSIONS};
-use crate::scim::{check_schemas, patch, SCHEMA_USER};
+use crate::scim::user_name::UserName;
+use crate::scim::{check_schemas, patch, MAX_ID_BYTES, SCHEMA_USER};
 use crate::store::{NewUser, Store, StoreError, User};
 
 /// Attempts at a read-modify-write that lost a race to another writer (without If-Match, the
@@ -26,6 +27,10 @@ pub(super) async fn handle<S: Store>(
     method: Method,
     id: Option<&str>,
 ) -> Handled {
+    if id.is_some_and(|id| id.len() > MAX_ID_BYTES) {
+        // Not one of our ids, and too long to be a DynamoDB key: no such user.
+        return Err(not_found("(id too long)"));
+    }
     match (method, id) {
         (Method::GET, None) => list_users(app, ctx, req).await,
         (Method::POST, None) => create(app, ctx, req).await,
@@ -71,8 +76,9 @@ async fn create<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
     let body = read_json(req)?;
     check_schemas(&body, SCHEMA_USER, EXTENSIONS)?;
     let input = user::from_scim(&body)?;
+    let name = input.user_name.clone();
     let new = NewUser {
-        user_name: input.user_name,
+        user_name: input.user_name.into_string(),
         external_id: input.external_id,
         active: input.active,
         attributes: input.attributes,
@@ -88,7 +94,7 @@ async fn create<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
         Err(StoreError::Uniqueness { .. }) if ctx.org.reactivation == Reactivation::Fresh => {
             match app
                 .store
-                .find_user_by_user_name(&ctx.org.org, &new.user_name)
+                .find_user_by_user_name(&ctx.org.org, &name)
                 .await?
             {
                 Some(old) if !old.active => {
@@ -145,12 +151,16 @@ async fn list_users<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled
             for l in lookups {
                 let users = match l {
                     Lookup::Id(id) => app.store.get_user(org, &id).await?.into_iter().collect(),
-                    Lookup::UserName(n) => app
-                        .store
-                        .find_user_by_user_name(org, &n)
-                        .await?
-                        .into_iter()
-                        .collect(),
+                    // `plan` keeps only valid names; anything else matches no user.
+                    Lookup::UserName(n) => match UserName::parse(&n) {
+                        Ok(n) => app
+                            .store
+                            .find_user_by_user_name(org, &n)
+                            .await?
+                            .into_iter()
+                            .collect(),
+                        Err(_) => Vec::new(),
+                    },
                     Lookup::ExternalId(e) => app.store.find_users_by_external_id(org, &e).await?,
                     Lookup::DisplayName(_) => Vec::new(),
                 };
@@ -188,7 +198,7 @@ async fn save<S: Store>(
     let org = &ctx.org.org;
     if !stored.active && input.active && ctx.org.reactivation == Reactivation::Fresh {
         let new = NewUser {
-            user_name: input.user_name,
+            user_name: input.user_name.into_string(),
             external_id: input.external_id,
             active: true,
             attributes: input.attributes,
@@ -196,7 +206,7 @@ async fn save<S: Store>(
         return Ok(app.store.reissue_user(org, stored, new, ctx.now).await?);
     }
     let next = User {
-        user_name: input.user_name,
+        user_name: input.user_name.into_string(),
         external_id: input.external_id,
         active: input.active,
         attributes: input.attributes,
@@ -248,8 +258,12 @@ async fn modify<S: Store>(
 async fn replace<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
     let body = read_json(req)?;
     check_schemas(&body, SCHEMA_USER, EXTENSIONS)?;
-    let input = user::from_scim(&body)?;
-    modify(app, ctx, req, id, |_| Ok(input.clone())).await
+    // Read against the stored user: its unchanged userName is kept even if stored before the
+    // current rules (`user::from_scim_over`). Nothing is written before the body is read.
+    modify(app, ctx, req, id, |stored| {
+        Ok(user::from_scim_over(&body, &stored.user_name)?)
+    })
+    .await
 }
 
 async fn patch_user<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
@@ -259,7 +273,7 @@ async fn patch_user<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) 
         for op in &ops {
             patch::apply(&mut r, op, &user::check_path)?;
         }
-        Ok(user::from_scim(&r)?)
+        Ok(user::from_scim_over(&r, &stored.user_name)?)
     })
     .await
 }

@@ -54,6 +54,10 @@ pub enum SamlError {
     StatusNotSuccess,
     #[error("the assertion has no usable NameID")]
     MissingNameId,
+    /// The NameID is not a valid userName (docs/scim.md, "User names"): it names no user, and
+    /// must not be looked up under another rule.
+    #[error("the NameID is not a valid userName (compatibility or invisible characters, surrounding whitespace, or too long)")]
+    InvalidNameId,
     #[error("the NameID format is not emailAddress or unspecified")]
     UnsupportedNameIdFormat,
     #[error("the assertion has no bearer SubjectConfirmation")]
@@ -119,6 +123,7 @@ impl SamlError {
             IssuerMismatch => "issuer_mismatch",
             StatusNotSuccess => "status_not_success",
             MissingNameId => "missing_name_id",
+            InvalidNameId => "invalid_name_id",
             UnsupportedNameIdFormat => "unsupported_name_id_format",
             NoBearerConfirmation => "no_bearer_confirmation",
             RecipientMismatch => "recipient_mismatch",

@@ -248,7 +248,11 @@ fn read_assertion(
     if name_id_node.children().any(|c| c.is_element()) {
         return Err(SamlError::MissingNameId);
     }
-    let name_id = text_of(name_id_node).trim().to_string();
+    // Only XML whitespace (XML 1.0 §2.3 `S`) is layout; `str::trim` would also strip U+3000 and
+    // U+2028, turning another name into a user's (docs/scim.md, "User names").
+    let name_id = text_of(name_id_node)
+        .trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
+        .to_string();
     if name_id.is_empty() {
         return Err(SamlError::MissingNameId);
     }

@@ -365,11 +365,13 @@ fn values_at<'a>(resource: &'a Value, path: &AttrPath) -> Vec<&'a Value> {
 }
 
 fn compare(v: &Value, op: CompareOp, want: &CompValue, exact: bool) -> bool {
+    // caseExact=false folds ASCII letters only, the rule of the index keys (`user_name.rs`):
+    // Unicode folding would let `\u{212A}elly` (KELVIN SIGN) match `kelly`.
     let fold = |s: &str| {
         if exact {
             s.to_string()
         } else {
-            s.to_lowercase()
+            super::user_name::fold(s)
         }
     };
     let ord = match (v, want) {

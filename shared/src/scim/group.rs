@@ -1,6 +1,8 @@
 //! The SCIM Group resource (RFC 7643 §4.2). Members are stored one item per member, so a PATCH is
 //! turned into a [`GroupPatch`]: a rename and member additions/removals that cost O(changed).
 
+use std::collections::BTreeSet;
+
 use serde_json::{json, Value};
 
 use super::filter::{CompValue, CompareOp, Filter};
@@ -15,6 +17,8 @@ pub struct GroupInput {
     pub members: Vec<String>,
 }
 
+/// The member ids of a `members` value, de-duplicated; at most [`MAX_VALUES`] (more is
+/// `tooMany`: the ids are checked against the store before anything is written).
 fn member_ids(v: &Value) -> ScimResult<Vec<String>> {
     let list: Vec<&Value> = match v {
         Value::Array(a) => a.iter().collect(),
@@ -22,13 +26,15 @@ fn member_ids(v: &Value) -> ScimResult<Vec<String>> {
         Value::Null => vec![],
         _ => return Err(ScimError::new("invalidValue", "members must be a list")),
     };
-    let mut out: Vec<String> = Vec::new();
+    if list.len() > MAX_VALUES {
+        return Err(too_many_members(list.len()));
+    }
+    let mut ids = Vec::with_capacity(list.len());
     for m in list {
         match super::filter::get_ci(m, "value").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => {
-                if !out.iter().any(|x| x == id) {
-                    out.push(id.to_string())
-                }
+                check_len("a member value", id, MAX_ID_BYTES)?;
+                ids.push(id.to_string())
             }
             _ => {
                 return Err(ScimError::new(
@@ -38,7 +44,16 @@ fn member_ids(v: &Value) -> ScimResult<Vec<String>> {
             }
         }
     }
+    let mut out = Vec::with_capacity(ids.len());
+    append_distinct(&mut out, ids, String::clone);
     Ok(out)
+}
+
+fn too_many_members(n: usize) -> ScimError {
+    ScimError::new(
+        "tooMany",
+        format!("the request names {n} members; at most {MAX_VALUES} are accepted per request (send more in further PATCH requests)"),
+    )
 }
 
 pub fn from_scim(body: &Value) -> ScimResult<GroupInput> {
@@ -49,7 +64,10 @@ pub fn from_scim(body: &Value) -> ScimResult<GroupInput> {
         ));
     }
     let display_name = match super::filter::get_ci(body, "displayName") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        Some(Value::String(s)) if !s.trim().is_empty() => {
+            check_len("displayName", s.trim(), MAX_DISPLAY_NAME_BYTES)?;
+            s.trim().to_string()
+        }
         _ => {
             return Err(ScimError::new(
                 "invalidValue",
@@ -60,6 +78,9 @@ pub fn from_scim(body: &Value) -> ScimResult<GroupInput> {
     let external_id = super::filter::get_ci(body, "externalId")
         .and_then(Value::as_str)
         .map(str::to_string);
+    if let Some(e) = &external_id {
+        check_len("externalId", e, MAX_EXTERNAL_ID_BYTES)?;
+    }
     let members = member_ids(super::filter::get_ci(body, "members").unwrap_or(&Value::Null))?;
     Ok(GroupInput {
         display_name,
@@ -94,37 +115,48 @@ pub fn to_scim(g: &Group, members: Option<&[String]>, base: &str) -> Value {
 }
 
 /// What a Group PATCH changes. Member changes are kept as a delta unless the whole list is
-/// replaced, so adding k members to a 50,000-member group touches k items.
+/// replaced, so adding k members to a 50,000-member group touches k items. Sets, so that k ids
+/// cost O(k log k), not O(k²).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GroupPatch {
     pub display_name: Option<String>,
     pub external_id: Option<String>,
-    pub replace_members: Option<Vec<String>>,
-    pub add: Vec<String>,
-    pub remove: Vec<String>,
+    pub replace_members: Option<BTreeSet<String>>,
+    pub add: BTreeSet<String>,
+    pub remove: BTreeSet<String>,
+    /// Member ids named so far, across operations (at most [`MAX_VALUES`]).
+    named: usize,
 }
 
 impl GroupPatch {
-    fn add(&mut self, ids: Vec<String>) {
-        for id in ids {
-            self.remove.retain(|r| *r != id);
-            match &mut self.replace_members {
-                Some(all) if !all.contains(&id) => all.push(id),
-                Some(_) => {}
-                None if !self.add.contains(&id) => self.add.push(id),
-                None => {}
-            }
+    fn count(&mut self, n: usize) -> ScimResult<()> {
+        self.named += n;
+        if self.named > MAX_VALUES {
+            return Err(too_many_members(self.named));
         }
+        Ok(())
     }
-    fn remove(&mut self, ids: Vec<String>) {
+    fn add(&mut self, ids: Vec<String>) -> ScimResult<()> {
+        self.count(ids.len())?;
         for id in ids {
-            self.add.retain(|a| *a != id);
+            self.remove.remove(&id);
             match &mut self.replace_members {
-                Some(all) => all.retain(|a| *a != id),
-                None if !self.remove.contains(&id) => self.remove.push(id),
-                None => {}
-            }
+                Some(all) => all.insert(id),
+                None => self.add.insert(id),
+            };
         }
+        Ok(())
+    }
+    fn remove(&mut self, ids: Vec<String>) -> ScimResult<()> {
+        self.count(ids.len())?;
+        for id in ids {
+            self.add.remove(&id);
+            match &mut self.replace_members {
+                Some(all) => all.remove(&id),
+                None => self.remove.insert(id),
+            };
+        }
+        Ok(())
     }
     pub fn touches_group_item(&self) -> bool {
         self.display_name.is_some() || self.external_id.is_some()
@@ -154,9 +186,10 @@ fn ids_of_filter(f: &Filter, out: &mut Vec<String>) -> ScimResult<()> {
     }
 }
 
-fn set_string(field: &mut Option<String>, name: &str, v: &Value) -> ScimResult<()> {
+fn set_string(field: &mut Option<String>, name: &str, v: &Value, max: usize) -> ScimResult<()> {
     match v {
         Value::String(s) if !s.trim().is_empty() => {
+            check_len(name, s.trim(), max)?;
             *field = Some(s.trim().to_string());
             Ok(())
         }
@@ -199,30 +232,36 @@ pub fn plan_patch(ops: &[PatchOp], group_id: &str) -> ScimResult<GroupPatch> {
         };
         for (name, filter, v) in targets {
             match (name.to_ascii_lowercase().as_str(), op.op) {
-                ("displayname", Op::Add | Op::Replace) => {
-                    set_string(&mut plan.display_name, "displayName", &v)?
-                }
-                ("externalid", Op::Add | Op::Replace) => {
-                    set_string(&mut plan.external_id, "externalId", &v)?
-                }
-                ("members", Op::Add) if filter.is_none() => plan.add(member_ids(&v)?),
+                ("displayname", Op::Add | Op::Replace) => set_string(
+                    &mut plan.display_name,
+                    "displayName",
+                    &v,
+                    MAX_DISPLAY_NAME_BYTES,
+                )?,
+                ("externalid", Op::Add | Op::Replace) => set_string(
+                    &mut plan.external_id,
+                    "externalId",
+                    &v,
+                    MAX_EXTERNAL_ID_BYTES,
+                )?,
+                ("members", Op::Add) if filter.is_none() => plan.add(member_ids(&v)?)?,
                 ("members", Op::Replace) if filter.is_none() => {
-                    plan.replace_members = Some(Vec::new());
+                    plan.replace_members = Some(BTreeSet::new());
                     plan.add.clear();
                     plan.remove.clear();
-                    plan.add(member_ids(&v)?);
+                    plan.add(member_ids(&v)?)?;
                 }
                 ("members", Op::Remove) => match &filter {
                     Some(f) => {
                         let mut ids = Vec::new();
                         ids_of_filter(f, &mut ids)?;
-                        plan.remove(ids);
+                        plan.remove(ids)?;
                     }
                     // `remove members` with a value list removes those (Azure's shape); without
                     // one, every member (RFC 7644 §3.5.2.2).
-                    None if !v.is_null() => plan.remove(member_ids(&v)?),
+                    None if !v.is_null() => plan.remove(member_ids(&v)?)?,
                     None => {
-                        plan.replace_members = Some(Vec::new());
+                        plan.replace_members = Some(BTreeSet::new());
                         plan.add.clear();
                         plan.remove.clear();
                     }
@@ -256,6 +295,10 @@ mod tests {
     use super::*;
     use crate::scim::patch::{self, SCHEMA_PATCH_OP};
 
+    fn set(ids: &[&str]) -> BTreeSet<String> {
+        ids.iter().map(|s| s.to_string()).collect()
+    }
+
     fn plan(list: Value) -> ScimResult<GroupPatch> {
         let ops = patch::parse(&json!({"schemas": [SCHEMA_PATCH_OP], "Operations": list}))?;
         plan_patch(&ops, "g1")
@@ -276,17 +319,17 @@ mod tests {
             {"op":"remove","path":"members[value eq \"u2\"]"}
         ]))
         .unwrap();
-        assert_eq!(p.add, vec!["u1"]);
-        assert_eq!(p.remove, vec!["u3", "u2"]);
+        assert_eq!(p.add, set(&["u1"]));
+        assert_eq!(p.remove, set(&["u2", "u3"]));
         assert!(!p.touches_group_item());
     }
 
     #[test]
     fn replacing_members_replaces_the_whole_list() {
         let p = plan(json!([{"op":"replace","path":"members","value":[{"value":"u9"}]}])).unwrap();
-        assert_eq!(p.replace_members, Some(vec!["u9".to_string()]));
+        assert_eq!(p.replace_members, Some(set(&["u9"])));
         let p = plan(json!([{"op":"remove","path":"members"}])).unwrap();
-        assert_eq!(p.replace_members, Some(vec![]));
+        assert_eq!(p.replace_members, Some(BTreeSet::new()));
     }
 
     #[test]
@@ -310,6 +353,60 @@ mod tests {
         );
         assert_eq!(
             t(json!([{"op":"replace","path":"displayName","value":""}])),
+            "invalidValue"
+        );
+    }
+
+    #[test]
+    fn more_than_a_thousand_members_per_request_are_too_many() {
+        let members = |n: usize| -> Vec<Value> {
+            (0..n).map(|i| json!({"value": format!("u{i}")})).collect()
+        };
+        let body = json!({"schemas":[SCHEMA_GROUP],"displayName":"Eng","members": members(MAX_VALUES + 1)});
+        assert_eq!(from_scim(&body).unwrap_err().scim_type, "tooMany");
+        let ok =
+            json!({"schemas":[SCHEMA_GROUP],"displayName":"Eng","members": members(MAX_VALUES)});
+        assert_eq!(from_scim(&ok).unwrap().members.len(), MAX_VALUES);
+        // Member ids named by filters count too, across operations.
+        let or_ids = |from: usize| {
+            (from..from + 150)
+                .map(|i| format!("value eq \"u{i}\""))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        };
+        let ops: Vec<Value> = (0..7)
+            .map(|k| json!({"op":"remove","path": format!("members[{}]", or_ids(k * 150))}))
+            .collect();
+        assert_eq!(plan(Value::Array(ops)).unwrap_err().scim_type, "tooMany");
+    }
+
+    #[test]
+    fn oversized_names_and_member_ids_are_invalid_values() {
+        let long = "x".repeat(MAX_DISPLAY_NAME_BYTES + 1);
+        assert_eq!(
+            from_scim(&json!({"displayName": long}))
+                .unwrap_err()
+                .scim_type,
+            "invalidValue"
+        );
+        let ext = "x".repeat(MAX_EXTERNAL_ID_BYTES + 1);
+        assert_eq!(
+            from_scim(&json!({"displayName": "a", "externalId": ext}))
+                .unwrap_err()
+                .scim_type,
+            "invalidValue"
+        );
+        assert_eq!(
+            plan(json!([{"op":"replace","path":"displayName","value": long}]))
+                .unwrap_err()
+                .scim_type,
+            "invalidValue"
+        );
+        let id = "u".repeat(MAX_ID_BYTES + 1);
+        assert_eq!(
+            plan(json!([{"op":"add","path":"members","value":[{"value": id}]}]))
+                .unwrap_err()
+                .scim_type,
             "invalidValue"
         );
     }

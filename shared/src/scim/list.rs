@@ -57,6 +57,20 @@ fn lookup(f: &Filter, kind: Kind) -> Option<Lookup> {
     }
 }
 
+impl Lookup {
+    /// Whether any resource can have this value: an id, externalId or displayName over its size
+    /// limit, or a string that is not a valid userName, matches nothing, and is not looked up
+    /// (it would be a DynamoDB key over its size limit, or find a user by another rule).
+    pub fn can_match(&self) -> bool {
+        match self {
+            Lookup::Id(v) => v.len() <= MAX_ID_BYTES,
+            Lookup::ExternalId(v) => v.len() <= MAX_EXTERNAL_ID_BYTES,
+            Lookup::DisplayName(v) => v.len() <= MAX_DISPLAY_NAME_BYTES,
+            Lookup::UserName(v) => user_name::UserName::parse(v).is_ok(),
+        }
+    }
+}
+
 /// Candidate lookups whose union contains every match of `f`, if the store can serve `f`.
 fn candidates(f: &Filter, kind: Kind) -> Option<Vec<Lookup>> {
     if let Some(l) = lookup(f, kind) {
@@ -85,7 +99,10 @@ pub fn plan(f: Option<&Filter>, kind: Kind) -> ScimResult<Plan> {
             "tooMany",
             format!("the filter needs {} lookups; at most {MAX_LOOKUPS} are served", l.len()),
         )),
-        Some(l) => Ok(Plan::Lookups(l, f.clone())),
+        Some(mut l) => {
+            l.retain(Lookup::can_match);
+            Ok(Plan::Lookups(l, f.clone()))
+        }
         None => Err(ScimError::new(
             "invalidFilter",
             match kind {
@@ -266,6 +283,30 @@ mod tests {
                 .unwrap()
                 .exclude_members
         );
+    }
+
+    #[test]
+    fn lookups_no_resource_can_match_are_not_made() {
+        let long = "x".repeat(2048);
+        for f in [
+            format!(r#"userName eq "{long}""#),
+            "userName eq \"\u{212A}elly@x\"".to_string(),
+            format!(r#"externalId eq "{long}""#),
+            format!(r#"id eq "{long}" or userName eq "ok@x""#),
+        ] {
+            match plan_of(&f, Kind::User).unwrap() {
+                Plan::Lookups(l, _) => assert!(
+                    l.iter()
+                        .all(|l| matches!(l, Lookup::UserName(n) if n == "ok@x")),
+                    "{f}: {l:?}"
+                ),
+                other => panic!("{other:?}"),
+            }
+        }
+        match plan_of(&format!(r#"displayName eq "{long}""#), Kind::Group).unwrap() {
+            Plan::Lookups(l, _) => assert!(l.is_empty()),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod list;
 pub mod patch;
 pub mod path;
 pub mod user;
+pub mod user_name;
 
 pub const SCHEMA_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const SCHEMA_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -22,6 +23,48 @@ pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 
 /// Largest page we serve (advertised as `filter.maxResults`).
 pub const MAX_RESULTS: usize = 200;
+
+/// Most multi-valued attribute values one request may carry (PATCH values, group members):
+/// more is 400 `tooMany` (RFC 7644 §3.12). Bounds the work a request can ask for (member checks
+/// are one BatchGetItem per 100 ids); clients send larger changes in several requests.
+pub const MAX_VALUES: usize = 1000;
+/// Size limits of the other indexed strings, in bytes of UTF-8 (userName: `user_name::MAX_BYTES`).
+/// They are parts of DynamoDB index keys (partition keys ≤ 2048 bytes, sort keys ≤ 1024): longer
+/// is 400 `invalidValue`, never a 500 from the database. Okta's externalIds are 20 characters;
+/// its group names at most 255 characters (≤ 1020 bytes).
+pub const MAX_EXTERNAL_ID_BYTES: usize = 512;
+pub const MAX_DISPLAY_NAME_BYTES: usize = 1024;
+/// Resource ids are our UUIDs (36 bytes); anything much longer names no resource.
+pub const MAX_ID_BYTES: usize = 128;
+
+/// Appends the items of `new` whose key is in neither `existing` nor earlier in `new`: one key
+/// per item and a hash set, so O(existing + new) — never a `Vec::contains` per item.
+pub fn append_distinct<T, K: std::hash::Hash + Eq>(
+    existing: &mut Vec<T>,
+    new: impl IntoIterator<Item = T>,
+    mut key: impl FnMut(&T) -> K,
+) {
+    let mut seen: std::collections::HashSet<K> = existing.iter().map(&mut key).collect();
+    for item in new {
+        if seen.insert(key(&item)) {
+            existing.push(item);
+        }
+    }
+}
+
+/// Refuses an indexed string over its byte limit.
+pub fn check_len(attribute: &str, value: &str, max: usize) -> ScimResult<()> {
+    if value.len() > max {
+        return Err(ScimError::new(
+            "invalidValue",
+            format!(
+                "{attribute} is {} bytes long; at most {max} are accepted",
+                value.len()
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// A client error in a SCIM request: the RFC 7644 §3.12 `scimType` keyword and a detail.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,5 +127,25 @@ pub fn check_schemas(body: &serde_json::Value, schema: &str, allowed: &[&str]) -
             "invalidSyntax",
             format!("schemas must include {schema:?}"),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_distinct_computes_one_key_per_item_and_keeps_first_occurrences() {
+        let mut existing: Vec<u32> = (0..1000).collect();
+        let new: Vec<u32> = (500..1500).chain(500..1500).collect();
+        let mut keys = 0usize;
+        append_distinct(&mut existing, new, |x| {
+            keys += 1;
+            *x
+        });
+        assert_eq!(existing, (0..1500).collect::<Vec<_>>());
+        // Linear: 1,000 existing + 2,000 new items, one key each (a quadratic scan would
+        // compare ≈ 2.5 million pairs).
+        assert_eq!(keys, 3000);
     }
 }

@@ -41,6 +41,21 @@ pub fn parse(body: &Value) -> ScimResult<Vec<PatchOp>> {
             format!("more than {MAX_OPS} operations"),
         ));
     }
+    // Checked before any operation is applied, so the work of a request (de-duplication, member
+    // checks) stays bounded whatever the body holds.
+    let values: usize = ops
+        .iter()
+        .filter_map(|o| get_ci(o, "value"))
+        .map(values_in)
+        .sum();
+    if values > MAX_VALUES {
+        return Err(ScimError::new(
+            "tooMany",
+            format!(
+                "the operations carry {values} values; at most {MAX_VALUES} are accepted per request"
+            ),
+        ));
+    }
     ops.iter()
         .map(|o| {
             let op = match get_ci(o, "op")
@@ -83,6 +98,21 @@ pub fn parse(body: &Value) -> ScimResult<Vec<PatchOp>> {
             }
         })
         .collect()
+}
+
+/// How many elements of multi-valued attributes `v` holds, at any depth.
+fn values_in(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => a.len() + a.iter().map(values_in).sum::<usize>(),
+        Value::Object(o) => o.values().map(values_in).sum(),
+        _ => 0,
+    }
+}
+
+/// A value's identity for de-duplication: its JSON text. serde_json's maps are sorted (no
+/// `preserve_order`), so equal values have equal texts.
+fn identity(v: &Value) -> String {
+    v.to_string()
 }
 
 /// The `(path, value)` pairs a path-less value object stands for: each key is an attribute path
@@ -220,11 +250,7 @@ fn apply_path(
             Op::Add => match (map.get_mut(&key), value) {
                 // Adding to a multi-valued attribute appends the values not already there.
                 (Some(Value::Array(existing)), Value::Array(new)) => {
-                    for v in new {
-                        if !existing.contains(&v) {
-                            existing.push(v);
-                        }
-                    }
+                    append_distinct(existing, new, identity)
                 }
                 (Some(t @ Value::Object(_)), v @ Value::Object(_)) => merge(t, &v),
                 (_, v) => {
@@ -380,6 +406,45 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r["phoneNumbers"], json!([{"value":"1"},{"value":"2"}]));
+    }
+
+    #[test]
+    fn added_values_equal_in_any_key_order_are_added_once() {
+        let r = run(
+            json!({"userName":"a","emails":[{"type":"work","value":"a@w"}]}),
+            json!([{"op":"add","path":"emails","value":[
+                {"value":"a@w","type":"work"},
+                {"value":"b@w","type":"home"},
+                {"type":"home","value":"b@w"}
+            ]}]),
+        )
+        .unwrap();
+        assert_eq!(
+            r["emails"],
+            json!([{"type":"work","value":"a@w"},{"type":"home","value":"b@w"}])
+        );
+    }
+
+    #[test]
+    fn more_than_a_thousand_values_in_one_request_are_too_many() {
+        let body = |n: usize, ops: usize| {
+            let list: Vec<Value> = (0..ops)
+                .map(|o| {
+                    let vals: Vec<Value> = (0..n)
+                        .map(|i| json!({"value": format!("{o}-{i}")}))
+                        .collect();
+                    json!({"op":"add","path":"emails","value": vals})
+                })
+                .collect();
+            json!({"schemas": [SCHEMA_PATCH_OP], "Operations": list})
+        };
+        assert!(parse(&body(MAX_VALUES, 1)).is_ok());
+        assert_eq!(
+            parse(&body(MAX_VALUES + 1, 1)).unwrap_err().scim_type,
+            "tooMany"
+        );
+        // Per request, not per operation.
+        assert_eq!(parse(&body(501, 2)).unwrap_err().scim_type, "tooMany");
     }
 
     #[test]

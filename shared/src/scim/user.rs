@@ -4,6 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::filter::AttrPath;
+use super::user_name::UserName;
 use super::*;
 use crate::store::User;
 
@@ -44,7 +45,7 @@ pub const EXTENSIONS: &[&str] = &[SCHEMA_ENTERPRISE_USER, SCHEMA_CUSTOM_USER];
 /// What a POST or PUT body (or a patched resource) says about a user.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UserInput {
-    pub user_name: String,
+    pub user_name: UserName,
     pub external_id: Option<String>,
     pub active: bool,
     pub attributes: Value,
@@ -90,6 +91,25 @@ fn bad(detail: String) -> ScimError {
 /// Reads a User from a request body (POST, PUT) or a patched resource. readOnly attributes and
 /// `password` are dropped; unknown attributes are ignored (RFC 7644 §3.3).
 pub fn from_scim(body: &Value) -> ScimResult<UserInput> {
+    read(body, None)
+}
+
+/// Like [`from_scim`], for a PUT or PATCH of a stored user: a userName equal to the stored one is
+/// kept even if it was stored before the current rules, so Okta can still update (deactivate)
+/// such a user; a changed userName must follow the rules.
+pub fn from_scim_over(body: &Value, stored_user_name: &str) -> ScimResult<UserInput> {
+    read(body, Some(stored_user_name))
+}
+
+fn parse_user_name(s: &str, stored: Option<&str>) -> ScimResult<UserName> {
+    match UserName::parse(s) {
+        Ok(n) => Ok(n),
+        Err(_) if stored == Some(s) => Ok(UserName::stored(s)),
+        Err(e) => Err(bad(e.to_string())),
+    }
+}
+
+fn read(body: &Value, stored: Option<&str>) -> ScimResult<UserInput> {
     let obj = body
         .as_object()
         .ok_or_else(|| ScimError::new("invalidSyntax", "the body must be a JSON object"))?;
@@ -100,10 +120,12 @@ pub fn from_scim(body: &Value) -> ScimResult<UserInput> {
     for (k, v) in obj {
         if let Some(t) = canonical(TOP, k) {
             match (t, v) {
-                ("userName", Value::String(s)) if !s.trim().is_empty() => {
-                    user_name = Some(s.trim().to_string())
+                // Taken as sent or refused, never trimmed (`user_name.rs`).
+                ("userName", Value::String(s)) => user_name = Some(parse_user_name(s, stored)?),
+                ("externalId", Value::String(s)) => {
+                    check_len("externalId", s, MAX_EXTERNAL_ID_BYTES)?;
+                    external_id = Some(s.clone())
                 }
-                ("externalId", Value::String(s)) => external_id = Some(s.clone()),
                 ("externalId", Value::Null) => {}
                 ("active", Value::Bool(b)) => active = *b,
                 // Some clients send booleans as strings ("True"): accept them, nothing else.
@@ -230,7 +252,7 @@ mod tests {
     #[test]
     fn okta_create_body_is_read_without_its_password() {
         let u = from_scim(&okta_body()).unwrap();
-        assert_eq!(u.user_name, "test.user@okta.local");
+        assert_eq!(u.user_name.as_str(), "test.user@okta.local");
         assert_eq!(u.external_id.as_deref(), Some("00ujl29u0le5T6Aj10h7"));
         assert!(u.active);
         assert!(!u.attributes.to_string().contains("1mz050nq"));
@@ -244,7 +266,7 @@ mod tests {
         let input = from_scim(&okta_body()).unwrap();
         let user = User {
             id: "u1".into(),
-            user_name: input.user_name,
+            user_name: input.user_name.into_string(),
             external_id: input.external_id,
             active: input.active,
             attributes: input.attributes,

@@ -32,9 +32,12 @@ pub fn user_sk(id: &str) -> String {
 }
 pub const USER_SK_PREFIX: &str = "USER#";
 
-/// Case-insensitive form of a userName (RFC 7643 §4.1.1: userName is caseExact=false).
+/// Case-insensitive form of a userName or group displayName (RFC 7643 §4.1.1 / §4.2:
+/// caseExact=false): ASCII letters fold, nothing else (the rule and why: `scim/user_name.rs`).
+/// Applied to stored strings too, so items written before a rule change keep findable keys only
+/// after `DynamoStore::rekey_folded_names` (docs/scim.md, "User names").
 pub fn fold(name: &str) -> String {
-    name.to_lowercase()
+    crate::scim::user_name::fold(name)
 }
 pub fn user_name_claim_sk(user_name: &str) -> String {
     format!("UN#{}", fold(user_name))

@@ -129,11 +129,11 @@ pub trait UserStore {
         org: &str,
         id: &str,
     ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
-    /// Case-insensitive lookup by userName.
+    /// Lookup by userName under its one case rule (`UserName::key`: ASCII letters fold).
     fn find_user_by_user_name(
         &self,
         org: &str,
-        user_name: &str,
+        user_name: &crate::scim::user_name::UserName,
     ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
     /// Exact lookup by externalId (not unique: Okta owns it).
     fn find_users_by_external_id(
@@ -220,8 +220,14 @@ pub trait GroupStore {
         group: &Group,
         now: i64,
     ) -> impl Future<Output = StoreResult<Group>> + Send;
-    /// Removes the group and every membership item of it.
-    fn delete_group(&self, org: &str, id: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Removes the group and every membership item of it. With `version`, only while the
+    /// stored version is still that (`VersionConflict` otherwise: If-Match, RFC 7644 §3.14).
+    fn delete_group(
+        &self,
+        org: &str,
+        id: &str,
+        version: Option<u64>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Case-insensitive lookup by displayName.
     fn find_groups_by_display_name(
         &self,

@@ -195,13 +195,26 @@ impl GroupStore for DynamoStore {
         }
     }
 
-    async fn delete_group(&self, org: &str, id: &str) -> StoreResult<()> {
-        let items = vec![
-            self.delete(org_pk(org), group_sk(id), Some("attribute_exists(pk)"), &[])?,
-            self.counter_add(org, "GROUP", -1)?,
-        ];
+    async fn delete_group(&self, org: &str, id: &str, version: Option<u64>) -> StoreResult<()> {
+        let delete = match version {
+            Some(v) => self.delete(
+                org_pk(org),
+                group_sk(id),
+                Some("attribute_exists(pk) AND version = :v"),
+                &[(":v", n(v))],
+            )?,
+            None => self.delete(org_pk(org), group_sk(id), Some("attribute_exists(pk)"), &[])?,
+        };
+        let items = vec![delete, self.counter_add(org, "GROUP", -1)?];
         match self.transact(items).await {
             Ok(()) => {}
+            Err(TxError::Condition(_)) if version.is_some() => {
+                // Gone, or changed since the version the caller named.
+                return Err(match self.get_group(org, id).await? {
+                    Some(_) => StoreError::VersionConflict,
+                    None => StoreError::NotFound("group"),
+                });
+            }
             Err(TxError::Condition(_)) => return Err(StoreError::NotFound("group")),
             Err(TxError::Store(e)) => return Err(e),
         }
@@ -264,6 +277,13 @@ impl GroupStore for DynamoStore {
         now: i64,
     ) -> StoreResult<OffsetPage<Group>> {
         let total = self.count_of(org, "GROUP").await?;
+        // Past the last group: an empty page without a skip-scan (as for users).
+        if start as u64 > total {
+            return Ok(OffsetPage {
+                items: Vec::new(),
+                total,
+            });
+        }
         let items = self
             .offset_page(org, "GROUP", GROUP_SK_PREFIX, start, count, now)
             .await?;
@@ -291,5 +311,49 @@ impl DynamoStore {
                 .collect(),
         )
         .await
+    }
+}
+
+impl DynamoStore {
+    /// The groups' half of [`DynamoStore::rekey_folded_names`]: rewrites `gsi1pk` where the
+    /// stored displayName key was built by the old (Unicode lowercasing) rule.
+    pub(super) async fn rekey_group_names(&self, org: &str) -> StoreResult<usize> {
+        let mut changed = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let (items, next) = self
+                .query_page(
+                    None,
+                    "pk",
+                    &org_pk(org),
+                    Some(("sk", GROUP_SK_PREFIX)),
+                    cursor.as_deref(),
+                    Some(500),
+                )
+                .await?;
+            for item in &items {
+                let g = group_from(item)?;
+                if get_opt_s(item, "gsi1pk").as_deref()
+                    == Some(group_name_index_pk(org, &g.display_name).as_str())
+                {
+                    continue;
+                }
+                let tx = vec![self.put(
+                    group_item(org, &g),
+                    Some("version = :v"),
+                    &[(":v", n(g.version))],
+                )?];
+                match self.transact(tx).await {
+                    Ok(()) => changed += 1,
+                    Err(TxError::Condition(_)) => return Err(StoreError::VersionConflict),
+                    Err(TxError::Store(e)) => return Err(e),
+                }
+            }
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        Ok(changed)
     }
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::*;
+use crate::scim::user_name::UserName;
 use crate::store::keys::*;
 use crate::store::*;
 
@@ -104,13 +105,13 @@ impl UserStore for DynamoStore {
     async fn find_user_by_user_name(
         &self,
         org: &str,
-        user_name: &str,
+        user_name: &UserName,
     ) -> StoreResult<Option<User>> {
         let (items, _) = self
             .query_page(
                 Some("gsi1"),
                 "gsi1pk",
-                &user_name_index_pk(org, user_name),
+                &user_name_index_pk(org, user_name.key()),
                 None,
                 None,
                 Some(2),
@@ -254,6 +255,14 @@ impl UserStore for DynamoStore {
         now: i64,
     ) -> StoreResult<OffsetPage<User>> {
         let total = self.count_of(org, "USER").await?;
+        // Past the last user (RFC 7644 §3.4.2.4): an empty page, answered from the counter
+        // without skip-scanning the partition to find out.
+        if start as u64 > total {
+            return Ok(OffsetPage {
+                items: Vec::new(),
+                total,
+            });
+        }
         let items = self
             .offset_page(org, "USER", USER_SK_PREFIX, start, count, now)
             .await?;
@@ -389,5 +398,70 @@ impl DynamoStore {
         self.batch_put(items).await?;
         self.bump_counter(org, "USER", ids.len() as i64).await?;
         Ok(ids)
+    }
+}
+
+impl DynamoStore {
+    /// One-off migration for the userName case rule (docs/scim.md, "User names"): keys written
+    /// before it used Unicode lowercasing, so a name with an uppercase non-ASCII letter (`Åsa@x`)
+    /// sits under a key today's lookups never build. Re-keys every such user (index key and
+    /// userName claim, one transaction each, at the version read) and group (index key), page by
+    /// page; returns how many items changed. Idempotent; never used on a request path. No new key
+    /// can collide: names equal under ASCII folding were equal under the old rule too.
+    pub async fn rekey_folded_names(&self, org: &str) -> StoreResult<usize> {
+        let index_prefix = format!("ORG#{org}#UN#");
+        let mut changed = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let (items, next) = self
+                .query_page(
+                    None,
+                    "pk",
+                    &org_pk(org),
+                    Some(("sk", USER_SK_PREFIX)),
+                    cursor.as_deref(),
+                    Some(500),
+                )
+                .await?;
+            for item in &items {
+                let user = user_from(item)?;
+                let stored = get_opt_s(item, "gsi1pk").unwrap_or_default();
+                if stored == user_name_index_pk(org, &user.user_name) {
+                    continue;
+                }
+                let old_key = stored.strip_prefix(&index_prefix).ok_or_else(|| {
+                    StoreError::Corrupt(format!("user {} has no userName key", user.id))
+                })?;
+                let tx = vec![
+                    self.put(
+                        user_item(org, &user)?,
+                        Some("version = :v"),
+                        &[(":v", n(user.version))],
+                    )?,
+                    self.put(
+                        claim_item(org, &user.user_name, &user.id),
+                        Some("attribute_not_exists(pk)"),
+                        &[],
+                    )?,
+                    self.delete(
+                        org_pk(org),
+                        format!("UN#{old_key}"),
+                        Some("user_id = :id"),
+                        &[(":id", s(&user.id))],
+                    )?,
+                ];
+                match self.transact(tx).await {
+                    Ok(()) => changed += 1,
+                    // Changed meanwhile (re-run the migration), or an inconsistent claim.
+                    Err(TxError::Condition(_)) => return Err(StoreError::VersionConflict),
+                    Err(TxError::Store(e)) => return Err(e),
+                }
+            }
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        Ok(changed + self.rekey_group_names(org).await?)
     }
 }
