@@ -22,7 +22,7 @@ Control (JSON over HTTP on the same port, never forwarded):
     GET  /fault-proxy/stats    {"requests": N, "forwarded": N, "faults": {kind: N}, "by_operation": {...}}
     POST /fault-proxy/config   {"rate": 0.1, "weights": {"throttle": 1, ...}, "delay": 3.0,
                                 "operations": ["PutItem", ...] or null for all, "seed": 7,
-                                "max_faults": 1 or null, "reset_stats": true}
+                                "max_faults": 1 or null, "skip": 0, "reset_stats": true}
 
 Loops are bounded (one upstream call per request, a fixed sleep); it stops with the process.
 Loopback only: it refuses to listen anywhere but 127.0.0.1.
@@ -47,6 +47,8 @@ config = {
     "seed": None,
     # At most this many faults, then none (null: no limit): "the first write's answer is lost".
     "max_faults": None,
+    # Let this many matching requests through untouched first: "fail the second transaction".
+    "skip": 0,
 }
 stats = {"requests": 0, "forwarded": 0, "faults": {k: 0 for k in KINDS}, "by_operation": {}}
 rng = random.Random()
@@ -63,6 +65,9 @@ def choose_fault(operation):
     with state_lock:
         ops = config["operations"]
         if ops is not None and operation not in ops:
+            return None
+        if config["skip"] > 0:
+            config["skip"] -= 1
             return None
         if config["max_faults"] is not None and sum(stats["faults"].values()) >= config["max_faults"]:
             return None
@@ -108,7 +113,7 @@ class Proxy(BaseHTTPRequestHandler):
         if self.path.startswith("/fault-proxy/config"):
             update = json.loads(body or b"{}")
             with state_lock:
-                for key in ("rate", "delay", "operations", "seed", "max_faults"):
+                for key in ("rate", "delay", "operations", "seed", "max_faults", "skip"):
                     if key in update:
                         config[key] = update[key]
                 if "weights" in update:
@@ -181,13 +186,21 @@ class Proxy(BaseHTTPRequestHandler):
             conn.close()
 
 
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # Clients that timed out (on purpose: the "delay" fault) hang up mid-answer.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 def main():
     port = int(sys.argv[1])
     Proxy.upstream = urllib.parse.urlsplit(sys.argv[2])
     if len(sys.argv) > 3:
         config["rate"] = float(sys.argv[3])
-    server = ThreadingHTTPServer(("127.0.0.1", port), Proxy)
-    server.daemon_threads = True
+    server = QuietServer(("127.0.0.1", port), Proxy)
     server.serve_forever()
 
 

@@ -294,3 +294,57 @@ async fn injected_dynamodb_5xx_and_throttling_are_503_and_429_never_500() {
     let (status, _) = scim(&app, &org, &bearer, "GET", "/Users", None).await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn a_group_create_with_members_that_fails_leaves_no_group_behind_for_the_retry_to_duplicate()
+{
+    let proxy = FaultProxy::start().await;
+    let app = proxy.app().await;
+    let (org, bearer) = org_with_scim_token(&app).await;
+    let (status, user) = scim(
+        &app,
+        &org,
+        &bearer,
+        "POST",
+        "/Users",
+        Some(r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"member@example.com"}"#),
+    )
+    .await;
+    assert_eq!(status, 201, "{user}");
+    // The create's first transaction passes; every later one fails (all the SDK's attempts).
+    proxy
+        .configure(serde_json::json!({
+            "rate": 1.0, "weights": {"internal": 1}, "operations": ["TransactWriteItems"],
+            "skip": 1, "max_faults": null, "reset_stats": true
+        }))
+        .await;
+    let body = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Half written",
+        "members": [{"value": user["id"]}]
+    })
+    .to_string();
+    let (status, _) = scim(&app, &org, &bearer, "POST", "/Groups", Some(&body)).await;
+    proxy
+        .configure(serde_json::json!({"rate": 0.0, "skip": 0}))
+        .await;
+    let (_, list) = scim(
+        &app,
+        &org,
+        &bearer,
+        "GET",
+        "/Groups?filter=displayName%20eq%20%22Half%20written%22",
+        None,
+    )
+    .await;
+    match status {
+        // One transaction held the group and its member: it landed whole.
+        201 => {
+            assert_eq!(list["totalResults"], 1, "{list}");
+            assert_eq!(list["Resources"][0]["members"][0]["value"], user["id"]);
+        }
+        // Or nothing landed, and Okta's retry creates it once.
+        503 => assert_eq!(list["totalResults"], 0, "a group was left behind: {list}"),
+        other => panic!("unexpected status {other}"),
+    }
+}

@@ -140,16 +140,29 @@ async fn create<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
     let input = group::from_scim(&body)?;
     let org = &ctx.org.org;
     check_members(app, org, &input.members).await?;
-    let g = app
+    // The group and its first members are one transaction: a failure leaves nothing, so Okta's
+    // retry of the POST cannot leave an empty duplicate behind (docs/operations.md).
+    let g = match app
         .store
-        .create_group(
+        .create_group_with_members(
             org,
             &input.display_name,
             input.external_id.as_deref(),
+            &input.members,
             ctx.now,
         )
-        .await?;
-    write_members(app, ctx, &g.id, &input.members, &[]).await?;
+        .await
+    {
+        Ok(g) => g,
+        Err(StoreError::NotFound("user")) => {
+            return Err(ScimError::new(
+                "invalidValue",
+                "a member is not a user of this organization",
+            )
+            .into())
+        }
+        Err(e) => return Err(e.into()),
+    };
     let v = group::to_scim(&g, Some(&input.members), &ctx.org.scim_base_url());
     Ok((resource(StatusCode::CREATED, &v, g.version), "created"))
 }

@@ -193,12 +193,28 @@ pub trait UserStore {
     ) -> impl Future<Output = StoreResult<User>> + Send;
 }
 
+/// Members written in the group's own create transaction (DynamoDB: 100 items per transaction;
+/// the group, its counter, and a check and a put per member).
+pub const FIRST_MEMBERS: usize = 49;
+
 pub trait GroupStore {
     fn create_group(
         &self,
         org: &str,
         display_name: &str,
         external_id: Option<&str>,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<Group>> + Send;
+    /// Creates the group with its first [`FIRST_MEMBERS`] members in one transaction (each
+    /// member must be a user of the org: `NotFound("user")` otherwise, nothing written), so a
+    /// failure leaves either nothing or a group with those members. More members follow with
+    /// `add_members`.
+    fn create_group_with_members(
+        &self,
+        org: &str,
+        display_name: &str,
+        external_id: Option<&str>,
+        members: &[String],
         now: i64,
     ) -> impl Future<Output = StoreResult<Group>> + Send;
     fn get_group(

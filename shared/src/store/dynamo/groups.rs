@@ -61,6 +61,18 @@ impl GroupStore for DynamoStore {
         external_id: Option<&str>,
         now: i64,
     ) -> StoreResult<Group> {
+        self.create_group_with_members(org, display_name, external_id, &[], now)
+            .await
+    }
+
+    async fn create_group_with_members(
+        &self,
+        org: &str,
+        display_name: &str,
+        external_id: Option<&str>,
+        members: &[String],
+        now: i64,
+    ) -> StoreResult<Group> {
         let group = Group {
             id: uuid::Uuid::new_v4().to_string(),
             display_name: display_name.to_string(),
@@ -69,7 +81,7 @@ impl GroupStore for DynamoStore {
             updated_at: now,
             version: 1,
         };
-        let items = vec![
+        let mut items = vec![
             self.put(
                 group_item(org, &group),
                 Some("attribute_not_exists(pk)"),
@@ -77,11 +89,23 @@ impl GroupStore for DynamoStore {
             )?,
             self.counter_add(org, "GROUP", 1)?,
         ];
-        match self.transact(items).await {
-            Ok(()) => Ok(group),
-            Err(TxError::Condition(_)) => Err(StoreError::AlreadyExists("group")),
-            Err(TxError::Store(e)) => Err(e),
+        let (first, rest) = members.split_at(members.len().min(FIRST_MEMBERS));
+        for uid in first {
+            items.push(self.exists_check(org_pk(org), user_sk(uid))?);
+            items.push(self.put(member_item(org, &group.id, uid, now), None, &[])?);
         }
+        match self.transact(items).await {
+            Ok(()) => {}
+            Err(TxError::Condition(codes)) if failed(&codes, 0) => {
+                return Err(StoreError::AlreadyExists("group"))
+            }
+            Err(TxError::Condition(_)) => return Err(StoreError::NotFound("user")),
+            Err(TxError::Store(e)) => return Err(e),
+        }
+        if !rest.is_empty() {
+            self.add_members(org, &group.id, rest, now).await?;
+        }
+        Ok(group)
     }
 
     async fn get_group(&self, org: &str, id: &str) -> StoreResult<Option<Group>> {

@@ -173,28 +173,12 @@ impl UserStore for DynamoStore {
             .get_user(org, id)
             .await?
             .ok_or(StoreError::NotFound("user"))?;
-        // The user and their userName claim go atomically; memberships and sessions follow. A
-        // crash in between leaves only dangling memberships, which readers skip (no such user).
-        let items = vec![
-            self.delete(
-                org_pk(org),
-                user_sk(id),
-                Some("version = :v"),
-                &[(":v", n(user.version))],
-            )?,
-            self.delete(org_pk(org), user_name_claim_sk(&user.user_name), None, &[])?,
-            self.counter_add(org, "USER", -1)?,
-        ];
-        match self.transact(items).await {
-            Ok(()) => {}
-            Err(TxError::Condition(_)) => return Err(StoreError::VersionConflict),
-            Err(TxError::Store(e)) => return Err(e),
-        }
+        // Sessions and memberships go first, then the user with its userName claim and the
+        // counter in one transaction. A failure at any step leaves the user in place, so the
+        // client's retry of the DELETE repeats every step (each is idempotent) and finishes; the
+        // other order would leave sessions behind that no retry could find (404).
         let groups = self.groups_of_user(org, id).await?;
-        let mut keys: Vec<(String, String)> = groups
-            .iter()
-            .map(|g| (members_pk(org, g), member_sk(id)))
-            .collect();
+        let mut keys: Vec<(String, String)> = Vec::new();
         let sessions = self
             .query_all(
                 Some("gsi1"),
@@ -206,7 +190,23 @@ impl UserStore for DynamoStore {
         for item in sessions {
             keys.push((get_s(&item, "pk")?, SESSION_SK.to_string()));
         }
-        self.batch_delete(keys).await
+        keys.extend(groups.iter().map(|g| (members_pk(org, g), member_sk(id))));
+        self.batch_delete(keys).await?;
+        let items = vec![
+            self.delete(
+                org_pk(org),
+                user_sk(id),
+                Some("version = :v"),
+                &[(":v", n(user.version))],
+            )?,
+            self.delete(org_pk(org), user_name_claim_sk(&user.user_name), None, &[])?,
+            self.counter_add(org, "USER", -1)?,
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(TxError::Condition(_)) => Err(StoreError::VersionConflict),
+            Err(TxError::Store(e)) => Err(e),
+        }
     }
 
     async fn list_users(
