@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use shared::org::{IdpConfig, Provisioning};
 use shared::saml::test_idp::{idp_certificate, other_certificate, ISSUED_AT};
-use shared::store::{NewUser, OrgStore, UserStore};
+use shared::store::{NewUser, OrgStore, SessionStore, UserStore};
 use shared::Config;
 
 use crate::saml::{
@@ -290,18 +290,24 @@ async fn the_session_ends_no_later_than_the_idps_session_not_on_or_after() {
     assert!(body_text(&resp).contains("error: session_already_ended"));
 }
 
-/// Creates the user (as a concurrent first sign-in or SCIM push would) just before the first
-/// TransactWriteItems the ACS sends: the ACS read "no such user" and loses the race to create it.
-#[derive(Debug, Clone)]
-struct CreateUserBeforeFirstTransaction {
+/// Runs `action` (on a client and runtime of its own: the other party of a race) just before the
+/// first TransactWriteItems the ACS sends, i.e. between the ACS's read of the user and its write.
+#[derive(Clone)]
+struct BeforeFirstTransaction {
     armed: Arc<AtomicBool>,
+    action: Arc<dyn Fn(String) + Send + Sync>,
     org: Arc<std::sync::Mutex<String>>,
-    user_name: &'static str,
 }
 
-impl Intercept for CreateUserBeforeFirstTransaction {
+impl std::fmt::Debug for BeforeFirstTransaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BeforeFirstTransaction")
+    }
+}
+
+impl Intercept for BeforeFirstTransaction {
     fn name(&self) -> &'static str {
-        "CreateUserBeforeFirstTransaction"
+        "BeforeFirstTransaction"
     }
     fn read_before_transmit(
         &self,
@@ -316,56 +322,76 @@ impl Intercept for CreateUserBeforeFirstTransaction {
             .is_some_and(|t| t.ends_with("TransactWriteItems"));
         if is_tx && self.armed.swap(false, Ordering::SeqCst) {
             let org = self.org.lock().unwrap().clone();
-            let user_name = self.user_name;
-            // Another client, on a runtime of its own: the winner of the race.
-            std::thread::spawn(move || {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap()
-                    .block_on(async {
-                        store()
-                            .await
-                            .create_user(
-                                &org,
-                                NewUser {
-                                    user_name: user_name.into(),
-                                    external_id: None,
-                                    active: true,
-                                    attributes: serde_json::json!({}),
-                                },
-                                1,
-                            )
-                            .await
-                            .unwrap();
-                    })
-            })
-            .join()
-            .map_err(|_| "the racing create failed")?;
+            let action = self.action.clone();
+            std::thread::spawn(move || action(org))
+                .join()
+                .map_err(|_| "the racing action failed")?;
         }
         Ok(())
     }
 }
 
-#[tokio::test]
-async fn the_loser_of_two_simultaneous_first_sign_ins_is_signed_in_too() {
-    let racer = CreateUserBeforeFirstTransaction {
+/// Blocks on `f` on a fresh runtime (we are on a thread of our own).
+fn run<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// An env whose store runs `action` before the ACS's first transaction, once [`arm`]ed.
+async fn racing_env(
+    action: impl Fn(String) + Send + Sync + 'static,
+) -> (Env, BeforeFirstTransaction) {
+    let racer = BeforeFirstTransaction {
         armed: Arc::new(AtomicBool::new(false)),
+        action: Arc::new(action),
         org: Arc::default(),
-        user_name: "race@example.com",
     };
+    let _ = store().await; // the table exists
     let shared_cfg = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let _ = crate::saml::store().await; // the table exists
     let conf = aws_sdk_dynamodb::config::Builder::from(&shared_cfg)
         .region(aws_sdk_dynamodb::config::Region::new(crate::saml::REGION))
         .interceptor(racer.clone())
         .build();
-    let store =
-        shared::store::DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(conf), table_name());
-    let env = env(Provisioning::Both, store).await;
+    let client = aws_sdk_dynamodb::Client::from_conf(conf);
+    let env = env(
+        Provisioning::Both,
+        shared::store::DynamoStore::new(client, table_name()),
+    )
+    .await;
     *racer.org.lock().unwrap() = env.org.org.clone();
-    racer.armed.store(true, Ordering::SeqCst);
+    (env, racer)
+}
 
+fn arm(racer: &BeforeFirstTransaction) {
+    racer.armed.store(true, Ordering::SeqCst);
+}
+
+#[tokio::test]
+async fn the_loser_of_two_simultaneous_first_sign_ins_is_signed_in_too() {
+    // The winner (another first sign-in, or a SCIM push) creates the user in between.
+    let (env, racer) = racing_env(|org| {
+        run(async {
+            store()
+                .await
+                .create_user(
+                    &org,
+                    NewUser {
+                        user_name: "race@example.com".into(),
+                        external_id: None,
+                        active: true,
+                        attributes: serde_json::json!({}),
+                    },
+                    1,
+                )
+                .await
+                .unwrap();
+        })
+    })
+    .await;
+    arm(&racer);
     let resp = env
         .post_acs(&env.spec("race@example.com", "idasrt-race-1").build(), None)
         .await;
@@ -380,6 +406,40 @@ async fn the_loser_of_two_simultaneous_first_sign_ins_is_signed_in_too() {
         .await
         .unwrap();
     assert_eq!(listed.total, 1, "one user, not two");
+}
+
+#[tokio::test]
+async fn a_sign_in_racing_the_users_deactivation_opens_no_session() {
+    // SCIM deactivates the user after the ACS read them (active, profile unchanged).
+    let (env, racer) = racing_env(|org| {
+        run(async {
+            let s = store().await;
+            let mut u = s
+                .find_user_by_user_name(
+                    &org,
+                    &shared::scim::user_name::UserName::parse("late@example.com").unwrap(),
+                )
+                .await
+                .unwrap()
+                .unwrap();
+            u.active = false;
+            s.update_user(&org, &u, 2).await.unwrap();
+            s.delete_user_sessions(&org, &u.id).await.unwrap();
+        })
+    })
+    .await;
+    provision(&env, "late@example.com", true).await;
+    // A first sign-in syncs the profile; the second changes nothing, and races.
+    let spec = env.spec("late@example.com", "idasrt-late-1");
+    assert_eq!(env.post_acs(&spec.build(), None).await.status(), 303);
+    arm(&racer);
+    let resp = env
+        .post_acs(&env.spec("late@example.com", "idasrt-late-2").build(), None)
+        .await;
+    assert!(!racer.armed.load(Ordering::SeqCst), "the race was run");
+    assert_eq!(resp.status(), 403, "{}", body_text(&resp));
+    assert!(body_text(&resp).contains("error: user_inactive"));
+    assert!(resp.headers().get("set-cookie").is_none());
 }
 
 #[tokio::test]

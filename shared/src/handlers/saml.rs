@@ -351,7 +351,14 @@ async fn resolve_user<S: Store>(
                 u.updated_at = now;
                 (id, UserWrite::Update(u))
             } else {
-                (id, UserWrite::Unchanged)
+                let version = u.version;
+                (
+                    id.clone(),
+                    UserWrite::Unchanged {
+                        user_id: id,
+                        version,
+                    },
+                )
             }
         }
         None if org.provisioning == Provisioning::Scim => {

@@ -41,8 +41,10 @@ pub struct OneTimeCode {
 /// What happens to the user record.
 #[derive(Clone, Debug)]
 pub enum UserWrite {
-    /// Known user, profile unchanged.
-    Unchanged,
+    /// Known user, profile unchanged: the sign-in still requires the user to be at `version`, so
+    /// that a deactivation between our read and this write (which bumps the version) fails the
+    /// transaction instead of leaving a live session of a deactivated user.
+    Unchanged { user_id: String, version: u64 },
     /// First-login provisioning: the user and their userName claim, both only if absent.
     Create(User),
     /// Profile sync: written only if the stored version is still `user.version - 1`.

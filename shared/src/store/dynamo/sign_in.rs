@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
 
 use super::sessions::linked_session_item;
 use super::users::{claim_item, user_item};
@@ -112,7 +112,17 @@ impl SignInStore for DynamoStore {
             )?);
         }
         match &si.user {
-            UserWrite::Unchanged => {}
+            UserWrite::Unchanged { user_id, version } => {
+                let c = ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(org_pk(org)))
+                    .key("sk", s(user_sk(user_id)))
+                    .condition_expression("version = :v")
+                    .expression_attribute_values(":v", n(*version))
+                    .build()
+                    .map_err(backend)?;
+                items.push(TransactWriteItem::builder().condition_check(c).build());
+            }
             UserWrite::Create(user) => {
                 // The per-org user count (SCIM totalResults) moves with every create.
                 items.push(self.counter_add(org, "USER", 1)?);
