@@ -28,6 +28,32 @@ ensure_venv() {
   fi
 }
 
+# cargo-deny, pinned, built once into the cache (crates.io has no prebuilt binaries; ~5 min on 2 cores).
+CARGO_DENY_VERSION=0.20.2
+cargo_deny="$cache/tools/bin/cargo-deny"
+
+ensure_cargo_deny() {
+  if [ "$("$cargo_deny" --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
+    echo "infra: building cargo-deny $CARGO_DENY_VERSION into $cache/tools (once)" >&2
+    cargo install --quiet --locked cargo-deny --version "$CARGO_DENY_VERSION" --root "$cache/tools"
+  fi
+}
+
+# cargo_deny_check: licences, bans and sources (deny.toml); advisories too when the RustSec
+# database can be fetched (it lives on GitHub, which some build machines cannot reach).
+cargo_deny_check() {
+  ensure_cargo_deny
+  echo "== cargo deny check licenses bans sources" >&2
+  "$cargo_deny" check licenses bans sources 2>&1 | grep -v '^warning\[duplicate\]' | grep -E '^(error|warning)|ok$' >&2 || true
+  "$cargo_deny" check licenses bans sources >/dev/null 2>&1 || { "$cargo_deny" check licenses bans sources; return 1; }
+  if "$cargo_deny" fetch db >/dev/null 2>&1; then
+    echo "== cargo deny check advisories" >&2
+    "$cargo_deny" check --disable-fetch advisories
+  else
+    echo "infra: the RustSec advisory database cannot be fetched from this machine; advisories not checked" >&2
+  fi
+}
+
 free_port() {
   "$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }

@@ -2,10 +2,15 @@
 //! Every command validates all its input before it writes anything.
 
 use serde_json::{json, Value};
-use shared::org::{validate_org_name, IdpConfig, Org, Provisioning, Reactivation};
-use shared::saml::metadata::{parse_idp_metadata, MetadataError};
+use shared::org::{validate_org_name, Org, Provisioning, Reactivation};
+use shared::saml::certificate::{self, CertificateInfo};
+use shared::saml::metadata::{
+    check_signing_certificates, parse_idp_metadata, CheckedIdp, MetadataError, SkippedCertificate,
+};
 use shared::store::{OrgStore, StoreError};
 use shared::tokens::Secret;
+
+use crate::fetch;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -22,6 +27,8 @@ pub enum AdminError {
         source_name: String,
         error: MetadataError,
     },
+    #[error("{0}")]
+    NotConfirmed(String),
     #[error("the organization changed while this command ran; run it again")]
     Conflict,
     #[error("database: {0}")]
@@ -37,48 +44,79 @@ impl From<StoreError> for AdminError {
     }
 }
 
-/// Metadata documents are small; a cap keeps a wrong URL from streaming gigabytes at us.
-const MAX_METADATA_BYTES: usize = 1024 * 1024;
-
-/// Reads IdP metadata from a file path or an http(s) URL, and parses it.
-pub async fn load_idp_metadata(source: &str) -> Result<IdpConfig, AdminError> {
+/// Reads IdP metadata from a file path or an https URL ([`crate::fetch`]), parses it and keeps
+/// only the signing certificates we can verify with.
+pub async fn load_idp_metadata(source: &str) -> Result<CheckedIdp, AdminError> {
     let unreadable = |reason: String| AdminError::MetadataUnreadable {
         source_name: source.to_string(),
         reason,
     };
-    let text = if source.starts_with("https://") || source.starts_with("http://") {
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(15))
-            .build()
-            .map_err(|e| unreadable(e.to_string()))?;
-        let resp = client
-            .get(source)
-            .send()
+    let text = if fetch::looks_like_url(source) {
+        fetch::fetch_metadata(source)
             .await
-            .map_err(|e| unreadable(e.to_string()))?;
-        if !resp.status().is_success() {
-            return Err(unreadable(format!("HTTP {}", resp.status())));
-        }
-        let bytes = resp.bytes().await.map_err(|e| unreadable(e.to_string()))?;
-        if bytes.len() > MAX_METADATA_BYTES {
-            return Err(unreadable(format!(
-                "larger than {MAX_METADATA_BYTES} bytes"
-            )));
-        }
-        String::from_utf8(bytes.to_vec()).map_err(|_| unreadable("not UTF-8".into()))?
+            .map_err(|e| unreadable(e.to_string()))?
     } else {
-        let meta = std::fs::metadata(source).map_err(|e| unreadable(e.to_string()))?;
-        if meta.len() > MAX_METADATA_BYTES as u64 {
-            return Err(unreadable(format!(
-                "larger than {MAX_METADATA_BYTES} bytes"
-            )));
-        }
-        std::fs::read_to_string(source).map_err(|e| unreadable(e.to_string()))?
+        read_capped_file(source).map_err(unreadable)?
     };
-    parse_idp_metadata(&text).map_err(|error| AdminError::MetadataInvalid {
-        source_name: source.to_string(),
-        error,
+    parse_idp_metadata(&text)
+        .and_then(check_signing_certificates)
+        .map_err(|error| AdminError::MetadataInvalid {
+            source_name: source.to_string(),
+            error,
+        })
+}
+
+/// A file, read through the same cap as a download (a FIFO or /dev/zero has no size to check).
+fn read_capped_file(path: &str) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(fetch::MAX_METADATA_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() > fetch::MAX_METADATA_BYTES {
+        return Err(fetch::FetchError::TooLarge.to_string());
+    }
+    String::from_utf8(bytes).map_err(|_| fetch::FetchError::NotUtf8.to_string())
+}
+
+/// One certificate as `show`, `create` and `set-idp` print it.
+pub fn certificate_json(info: &CertificateInfo) -> Value {
+    json!({
+        "sha256_fingerprint": info.sha256_fingerprint,
+        "key": info.key.to_string(),
+        "not_before": info.not_before_rfc3339(),
+        "not_after": info.not_after_rfc3339(),
     })
+}
+
+/// A stored certificate, described; one stored before keys were checked may be unusable.
+fn stored_certificate_json(b64: &str) -> Value {
+    let der = shared::saml::verify::decode_b64(b64).unwrap_or_default();
+    match (
+        certificate::inspect(&der),
+        certificate::verification_key(&der),
+    ) {
+        (Ok(info), Ok(_)) => certificate_json(&info),
+        (Ok(info), Err(why)) => {
+            let mut v = certificate_json(&info);
+            v["unusable"] = json!(why.to_string());
+            v
+        }
+        (Err(why), _) => json!({ "unusable": why.to_string() }),
+    }
+}
+
+fn skipped_json(skipped: &[SkippedCertificate]) -> Value {
+    skipped
+        .iter()
+        .map(|s| {
+            let mut v = s.info.as_ref().map(certificate_json).unwrap_or(json!({}));
+            v["position"] = json!(s.position);
+            v["unusable"] = json!(s.reason.to_string());
+            v
+        })
+        .collect()
 }
 
 /// What an Okta admin pastes, for one org. `scim_token` only when one was just minted.
@@ -102,7 +140,7 @@ pub fn org_json(org: &Org, scim_token: Option<&Secret>) -> Value {
         "idp": org.idp.as_ref().map(|i| json!({
             "entity_id": i.entity_id,
             "sso_url": i.sso_url,
-            "signing_certificates": i.certificates.len(),
+            "signing_certificates": i.certificates.iter().map(|c| stored_certificate_json(c)).collect::<Vec<_>>(),
         })),
     });
     if let Some(t) = scim_token {
@@ -127,7 +165,7 @@ pub async fn create_org<S: OrgStore>(
 ) -> Result<Value, AdminError> {
     validate_org_name(req.name).map_err(AdminError::Invalid)?;
     let base_url = shared::config::normalize_base_url(req.base_url).map_err(AdminError::Invalid)?;
-    let idp = match req.idp_metadata {
+    let checked = match req.idp_metadata {
         Some(src) => Some(load_idp_metadata(src).await?),
         None => None,
     };
@@ -135,10 +173,16 @@ pub async fn create_org<S: OrgStore>(
     let mut org = Org::new(req.name, &base_url, now);
     org.provisioning = req.provisioning;
     org.reactivation = req.reactivation;
-    org.idp = idp;
+    org.idp = checked.as_ref().map(|c| c.idp.clone());
     org.scim_token_hash = Some(token.hash().0);
     match store.create_org(&org).await {
-        Ok(()) => Ok(org_json(&org, Some(&token))),
+        Ok(()) => {
+            let mut out = org_json(&org, Some(&token));
+            if let Some(c) = checked.filter(|c| !c.skipped.is_empty()) {
+                out["skipped_certificates"] = skipped_json(&c.skipped);
+            }
+            Ok(out)
+        }
         Err(StoreError::AlreadyExists(_)) => Err(AdminError::Exists(req.name.to_string())),
         Err(e) => Err(e.into()),
     }
@@ -158,17 +202,51 @@ pub async fn show_org<S: OrgStore>(store: &S, name: &str) -> Result<Value, Admin
     Ok(org_json(&existing(store, name).await?, None))
 }
 
+/// What `set-idp` is about to do to an org that already verifies with some keys.
+pub struct KeyReplacement<'a> {
+    pub org: &'a str,
+    /// The stored certificates (base64 DER) and what is known of each.
+    pub current: Vec<Value>,
+    pub new: &'a CheckedIdp,
+}
+
+/// Sets the org's IdP. When the org already has signing certificates and the metadata changes
+/// them, `confirm` decides (an `Err` aborts, nothing written): replacing keys replaces who may
+/// sign users in.
 pub async fn set_idp<S: OrgStore>(
     store: &S,
     name: &str,
     metadata: &str,
+    confirm: impl FnOnce(&KeyReplacement) -> Result<(), AdminError>,
     now: i64,
 ) -> Result<Value, AdminError> {
     let mut org = existing(store, name).await?;
-    org.idp = Some(load_idp_metadata(metadata).await?);
+    let checked = load_idp_metadata(metadata).await?;
+    if let Some(current) = org.idp.as_ref().filter(|i| !i.certificates.is_empty()) {
+        let mut before = current.certificates.clone();
+        let mut after = checked.idp.certificates.clone();
+        before.sort();
+        after.sort();
+        if before != after {
+            confirm(&KeyReplacement {
+                org: &org.org,
+                current: current
+                    .certificates
+                    .iter()
+                    .map(|c| stored_certificate_json(c))
+                    .collect(),
+                new: &checked,
+            })?;
+        }
+    }
+    org.idp = Some(checked.idp.clone());
     org.updated_at = now;
     let org = store.update_org(&org).await?;
-    Ok(org_json(&org, None))
+    let mut out = org_json(&org, None);
+    if !checked.skipped.is_empty() {
+        out["skipped_certificates"] = skipped_json(&checked.skipped);
+    }
+    Ok(out)
 }
 
 /// Mints a new SCIM token; the old one stops working at once (SCIM reads the org on every request).

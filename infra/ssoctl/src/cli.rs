@@ -1,6 +1,7 @@
 //! Command-line interface of `ssoctl`. Output is JSON on stdout (one object per command, easy to
 //! pipe into jq); errors are one clear line on stderr and a non-zero exit.
 
+use std::io::BufRead;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use shared::org::{Provisioning, Reactivation};
 use shared::store::DynamoStore;
 use shared::{App, Config};
 
-use crate::admin::{self, AdminError, CreateOrg};
+use crate::admin::{self, AdminError, CreateOrg, KeyReplacement};
 use crate::local;
 use crate::template::{self, Template};
 
@@ -21,7 +22,7 @@ use crate::template::{self, Template};
     about = "Administer the Okta SSO service: organizations, IdP metadata, SCIM tokens, and the local stack."
 )]
 #[command(
-    after_help = "Environment: TABLE_NAME (the DynamoDB table), PUBLIC_BASE_URL (default base URL of new orgs), and the standard AWS variables (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL for a local DynamoDB-API server)."
+    after_help = "Environment: TABLE_NAME (the DynamoDB table), PUBLIC_BASE_URL (default base URL of new orgs; required against a deployed table unless --base-url is given), and the standard AWS variables (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL for a local DynamoDB-API server)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -46,7 +47,8 @@ pub enum OrgCommand {
         /// Okta's IdP metadata: a file or an https URL ("Identity Provider metadata" link in Okta).
         #[arg(long)]
         idp_metadata: Option<String>,
-        /// Public base URL of the API (default: $PUBLIC_BASE_URL, else http://127.0.0.1:3000).
+        /// Public base URL of the API (default: $PUBLIC_BASE_URL; http://127.0.0.1:3000 only
+        /// against a local table, AWS_ENDPOINT_URL on 127.0.0.1 or localhost).
         #[arg(long)]
         base_url: Option<String>,
         /// scim, first-login or both (default: both, so a SAML-only org signs its users in).
@@ -58,11 +60,15 @@ pub enum OrgCommand {
     },
     /// Show an organization's settings and URLs (never its SCIM token).
     Show { org: String },
-    /// Set or replace the organization's IdP from its metadata.
+    /// Set or replace the organization's IdP from its metadata (a file or an https URL); asks
+    /// before replacing signing certificates the organization already has.
     SetIdp {
         org: String,
         #[arg(long)]
         metadata: String,
+        /// Replace existing signing certificates without asking (for scripts).
+        #[arg(long)]
+        yes: bool,
     },
     /// Change sign-in and provisioning settings; prints the organization as `show` does.
     Set {
@@ -72,6 +78,9 @@ pub enum OrgCommand {
     },
     /// Mint a new SCIM bearer token; the previous one stops working at once.
     RotateScimToken { org: String },
+    /// Re-key userNames and group names stored under the 0.1 case rule (Unicode lowercasing)
+    /// to the ASCII-only rule of 0.2 (docs/scim.md, "Migration of stored keys"). Idempotent.
+    RekeyNames { org: String },
     /// List organizations.
     List,
 }
@@ -117,26 +126,138 @@ fn admin_err(e: AdminError) -> String {
     e.to_string()
 }
 
+/// Base URL of the service when the admin named none.
+const LOCAL_BASE_URL: &str = "http://127.0.0.1:3000";
+
+/// Is the DynamoDB endpoint the SDK will use a local server? (`AWS_ENDPOINT_URL_DYNAMODB` wins
+/// over `AWS_ENDPOINT_URL`, as in the AWS SDKs' service-specific endpoint configuration.)
+fn local_table(env: &impl Fn(&str) -> Option<String>) -> bool {
+    let endpoint = env("AWS_ENDPOINT_URL_DYNAMODB")
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| env("AWS_ENDPOINT_URL").filter(|v| !v.trim().is_empty()));
+    let Some(url) = endpoint.and_then(|e| url::Url::parse(e.trim()).ok()) else {
+        return false;
+    };
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// The base URL a new org gets: `--base-url`, else `$PUBLIC_BASE_URL`, else — only against a
+/// local table — the local stack's. Against a deployed table a loopback base URL would hand Okta
+/// URLs that lead nowhere, so that is refused before anything is read or written.
+pub fn base_url_for_create(
+    flag: Option<String>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    if let Some(url) = flag.or_else(|| env("PUBLIC_BASE_URL").filter(|v| !v.trim().is_empty())) {
+        return Ok(url);
+    }
+    if local_table(&env) {
+        return Ok(LOCAL_BASE_URL.into());
+    }
+    Err("org create: no base URL. Pass --base-url https://... (the stack's ApiBaseUrl output) or set PUBLIC_BASE_URL; the default http://127.0.0.1:3000 is used only against a local table (AWS_ENDPOINT_URL on 127.0.0.1 or localhost)".into())
+}
+
+fn describe(cert: &Value) -> String {
+    let field = |k: &str| cert[k].as_str().unwrap_or("?").to_string();
+    let mut line = match cert.get("sha256_fingerprint") {
+        Some(_) => format!(
+            "{}  SHA-256 {}  not after {}",
+            field("key"),
+            field("sha256_fingerprint"),
+            field("not_after")
+        ),
+        None => "(not a certificate)".to_string(),
+    };
+    if let Some(why) = cert.get("unusable").and_then(Value::as_str) {
+        line.push_str(&format!("  UNUSABLE: {why}"));
+    }
+    line
+}
+
+/// Asks before `set-idp` replaces an org's signing certificates: on a terminal, `Replace ...?
+/// [y/N]` (anything but y/yes keeps them); without a terminal, only `--yes` replaces them, so a
+/// script never swaps keys by accident. Always shows both sets (fingerprint, key, notAfter).
+pub fn confirm_replacement(
+    change: &KeyReplacement,
+    yes: bool,
+    terminal: bool,
+    input: &mut dyn std::io::BufRead,
+    out: &mut dyn std::io::Write,
+) -> Result<(), AdminError> {
+    let mut summary = format!("Organization {:?} verifies sign-ins with:\n", change.org);
+    for c in &change.current {
+        summary.push_str(&format!("  {}\n", describe(c)));
+    }
+    summary.push_str("The new metadata has:\n");
+    for c in &change.new.certificates {
+        summary.push_str(&format!("  {}\n", describe(&admin::certificate_json(c))));
+    }
+    let _ = out.write_all(summary.as_bytes());
+    if yes {
+        return Ok(());
+    }
+    if !terminal {
+        return Err(AdminError::NotConfirmed(format!(
+            "organization {:?} already has IdP signing certificates and this metadata replaces them; stdin is not a terminal, so pass --yes to replace them",
+            change.org
+        )));
+    }
+    let _ = write!(
+        out,
+        "Replace the IdP signing certificates of {:?}? [y/N] ",
+        change.org
+    );
+    let _ = out.flush();
+    let mut answer = String::new();
+    // One short line is all an answer needs.
+    let _ = std::io::Read::take(input, 64).read_line(&mut answer);
+    match answer.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Ok(()),
+        _ => Err(AdminError::NotConfirmed(format!(
+            "not replaced: the IdP of {:?} is unchanged",
+            change.org
+        ))),
+    }
+}
+
+fn warn_skipped(out: &Value) {
+    for s in out["skipped_certificates"].as_array().into_iter().flatten() {
+        eprintln!(
+            "ssoctl: warning: skipped signing certificate {}: {}",
+            s["position"],
+            describe(s)
+        );
+    }
+}
+
 /// Runs one command and returns what to print.
 pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
     match cli.command {
         Command::Org(cmd) => {
+            // Fail fast, before any AWS call, on a create that would get a loopback base URL.
+            let create_base = match &cmd {
+                OrgCommand::Create { base_url, .. } => {
+                    Some(base_url_for_create(base_url.clone(), |k| {
+                        std::env::var(k).ok()
+                    })?)
+                }
+                _ => None,
+            };
             let store = store(false).await?;
             let out = match cmd {
                 OrgCommand::Create {
                     org,
                     idp_metadata,
-                    base_url,
+                    base_url: _,
                     provisioning,
                     reactivation,
                 } => {
-                    let base = base_url
-                        .or_else(|| {
-                            std::env::var("PUBLIC_BASE_URL")
-                                .ok()
-                                .filter(|v| !v.is_empty())
-                        })
-                        .unwrap_or_else(|| "http://127.0.0.1:3000".into());
+                    let base = create_base.unwrap_or_default();
                     admin::create_org(
                         &store,
                         CreateOrg {
@@ -151,8 +272,18 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
                     .await
                 }
                 OrgCommand::Show { org } => admin::show_org(&store, &org).await,
-                OrgCommand::SetIdp { org, metadata } => {
-                    admin::set_idp(&store, &org, &metadata, now()).await
+                OrgCommand::SetIdp { org, metadata, yes } => {
+                    use std::io::IsTerminal;
+                    let confirm = |change: &KeyReplacement| {
+                        confirm_replacement(
+                            change,
+                            yes,
+                            std::io::stdin().is_terminal(),
+                            &mut std::io::stdin().lock(),
+                            &mut std::io::stderr(),
+                        )
+                    };
+                    admin::set_idp(&store, &org, &metadata, confirm, now()).await
                 }
                 OrgCommand::RotateScimToken { org } => {
                     admin::rotate_scim_token(&store, &org, now()).await
@@ -161,7 +292,14 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
                     admin::update_settings(&store, &org, settings, now()).await
                 }
                 OrgCommand::List => admin::list_orgs(&store).await,
+                OrgCommand::RekeyNames { org } => match store.rekey_folded_names(&org).await {
+                    Ok(changed) => Ok(serde_json::json!({ "org": org, "rekeyed": changed })),
+                    Err(e) => Err(e.into()),
+                },
             };
+            if let Ok(v) = &out {
+                warn_skipped(v);
+            }
             out.map(Some).map_err(admin_err)
         }
         Command::Local(LocalCommand::CreateTable) => {

@@ -5,5 +5,6 @@
 
 pub mod admin;
 pub mod cli;
+pub mod fetch;
 pub mod local;
 pub mod template;

@@ -7,6 +7,7 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
+use super::certificate::{self, CertificateInfo, Unusable};
 use crate::org::{IdpConfig, Org};
 
 const MD_NS: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
@@ -30,6 +31,68 @@ pub enum MetadataError {
     NoSigningCertificate,
     #[error("IdP metadata holds a certificate that is not base64 DER: {0}")]
     BadCertificate(String),
+    #[error("IdP metadata has no signing certificate we can verify with: {0}")]
+    NoUsableSigningCertificate(String),
+}
+
+/// A signing certificate of the metadata that cannot verify anything, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedCertificate {
+    /// Position among the metadata's signing certificates, from 1.
+    pub position: usize,
+    /// What it is, if it is an X.509 certificate at all.
+    pub info: Option<CertificateInfo>,
+    pub reason: Unusable,
+}
+
+/// IdP metadata as `ssoctl` installs it: only the usable certificates, each described.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedIdp {
+    pub idp: IdpConfig,
+    /// One per `idp.certificates`, same order.
+    pub certificates: Vec<CertificateInfo>,
+    pub skipped: Vec<SkippedCertificate>,
+}
+
+/// Keeps the certificates we can verify with ([`certificate::verification_key`]): an unusable one
+/// next to a usable one is skipped (the admin is told), none usable at all is refused — either
+/// way sign-in never meets a certificate it cannot use.
+pub fn check_signing_certificates(idp: IdpConfig) -> Result<CheckedIdp, MetadataError> {
+    let mut usable = Vec::new();
+    let mut certificates = Vec::new();
+    let mut skipped = Vec::new();
+    for (i, b64) in idp.certificates.into_iter().enumerate() {
+        // parse_idp_metadata already decoded it once; it is base64.
+        let der = STANDARD.decode(&b64).unwrap_or_default();
+        match certificate::usable_for_verification(&der) {
+            Ok(info) => {
+                usable.push(b64);
+                certificates.push(info);
+            }
+            Err(reason) => skipped.push(SkippedCertificate {
+                position: i + 1,
+                info: certificate::inspect(&der).ok(),
+                reason,
+            }),
+        }
+    }
+    if usable.is_empty() {
+        let reasons: Vec<String> = skipped
+            .iter()
+            .map(|s| format!("certificate {}: {}", s.position, s.reason))
+            .collect();
+        return Err(MetadataError::NoUsableSigningCertificate(
+            reasons.join("; "),
+        ));
+    }
+    Ok(CheckedIdp {
+        idp: IdpConfig {
+            certificates: usable,
+            ..idp
+        },
+        certificates,
+        skipped,
+    })
 }
 
 /// Reads the entity ID, the HTTP-Redirect SSO URL and the signing certificates of the one IdP the
@@ -235,6 +298,70 @@ mod tests {
             Some("https://sso.example.com/orgs/acme/saml/acs")
         );
         assert_eq!(acs.attribute("Binding"), Some(BINDING_POST));
+    }
+
+    fn certificate(rel: &str) -> String {
+        let path = format!("{}/tests/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .trim()
+            .to_string()
+    }
+
+    /// Okta-shaped IdP metadata carrying `certs` as signing certificates.
+    fn metadata_with(certs: &[String]) -> String {
+        let keys: String = certs
+            .iter()
+            .map(|c| {
+                format!(
+                    r#"<md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="{DS_NS}"><ds:X509Data><ds:X509Certificate>{c}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#
+                )
+            })
+            .collect();
+        format!(
+            r#"<md:EntityDescriptor xmlns:md="{MD_NS}" entityID="http://www.okta.com/exk1"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">{keys}<md:SingleSignOnService Binding="{BINDING_REDIRECT}" Location="https://example.okta.com/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>"#
+        )
+    }
+
+    fn checked(certs: &[String]) -> Result<CheckedIdp, MetadataError> {
+        check_signing_certificates(parse_idp_metadata(&metadata_with(certs))?)
+    }
+
+    #[test]
+    fn metadata_with_only_weak_or_non_rsa_certificates_is_refused_naming_each_problem() {
+        for (file, problem) in [
+            ("certificates/rsa512.b64", "RSA-512 key is too weak"),
+            (
+                "certificates/rsa1024-expired.b64",
+                "RSA-1024 key is too weak",
+            ),
+            ("certificates/ec-p256.b64", "EC P-256 key: only RSA"),
+        ] {
+            match checked(&[certificate(file)]) {
+                Err(MetadataError::NoUsableSigningCertificate(why)) => {
+                    assert!(why.contains(problem), "{file}: {why}")
+                }
+                other => panic!("{file}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_unusable_certificate_next_to_a_good_one_is_skipped_and_reported() {
+        let good = certificate("saml/idp-test-cert.b64");
+        let ec = certificate("certificates/ec-p256.b64");
+        let got = checked(&[ec, good.clone()]).unwrap();
+        assert_eq!(got.idp.certificates, vec![good]);
+        assert_eq!(got.certificates.len(), 1);
+        assert_eq!(got.certificates[0].key.to_string(), "RSA-2048");
+        assert_eq!(got.skipped.len(), 1);
+        assert_eq!(got.skipped[0].position, 1);
+        assert!(got.skipped[0]
+            .info
+            .as_ref()
+            .unwrap()
+            .sha256_fingerprint
+            .starts_with("1A:C0:EA:70"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod attributes;
 pub mod authn_request;
 pub mod c14n;
+pub mod certificate;
 pub mod error;
 pub mod metadata;
 pub mod validate;

@@ -13,12 +13,12 @@ use base64::Engine;
 use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
 use crypto_bigint::{Odd, U2048};
 use roxmltree::Node;
-use rsa::pkcs8::DecodePublicKey;
 use rsa::traits::PublicKeyParts;
 use rsa::{Pkcs1v15Sign, PublicKey as RsaPublicKey};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use super::c14n::canonicalize;
+use super::certificate::{verification_key, Unusable};
 use super::validate::SamlError;
 
 pub const DS_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
@@ -125,17 +125,23 @@ pub struct IdpKeys(Vec<Key>);
 impl IdpKeys {
     /// Parses base64 DER X.509 certificates. No certificate means no key, and then
     /// [`super::validate::validate`] refuses every response: nobody can sign in unsigned.
+    /// A certificate we cannot verify with (not RSA, under 2048 bits: [`super::certificate`]) is
+    /// skipped with a warning, so one stray certificate next to a good one does not stop every
+    /// sign-in; only "certificates, but none usable" is an error.
     pub fn from_certificates(certs: &[String]) -> Result<Self, SamlError> {
-        let keys = certs
-            .iter()
-            .map(|b64| {
-                let der = decode_b64(b64).ok_or(SamlError::BadIdpCertificate)?;
-                let spki = spki_of_certificate(&der).ok_or(SamlError::BadIdpCertificate)?;
-                RsaPublicKey::from_public_key_der(spki)
-                    .map(Key::new)
-                    .map_err(|_| SamlError::BadIdpCertificate)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut keys = Vec::with_capacity(certs.len());
+        for (i, b64) in certs.iter().enumerate() {
+            let key = decode_b64(b64)
+                .ok_or_else(|| Unusable::NotX509("not base64".into()))
+                .and_then(|der| verification_key(&der));
+            match key {
+                Ok(k) => keys.push(Key::new(k)),
+                Err(reason) => tracing::warn!(certificate = i, %reason, "IdP certificate skipped"),
+            }
+        }
+        if keys.is_empty() && !certs.is_empty() {
+            return Err(SamlError::BadIdpCertificate);
+        }
         Ok(IdpKeys(keys))
     }
 
@@ -155,50 +161,6 @@ pub fn decode_b64(text: &str) -> Option<Vec<u8>> {
     }
     let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     STANDARD.decode(compact).ok()
-}
-
-/// One DER TLV: (tag, content, rest). Definite lengths only, as DER requires (X.690 §10.1).
-fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (first as usize, rest)
-    } else {
-        let n = (first & 0x7f) as usize;
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | *b as usize);
-        (len, &rest[n..])
-    };
-    if rest.len() < len {
-        return None;
-    }
-    Some((tag, &rest[..len], &rest[len..]))
-}
-
-/// The SubjectPublicKeyInfo of an X.509 certificate (RFC 5280 §4.1), as DER. Only the key is used:
-/// the IdP certificate is pinned by configuration, so its validity dates and issuer do not matter
-/// (SAML metadata interoperability profile §2.2).
-fn spki_of_certificate(der: &[u8]) -> Option<&[u8]> {
-    let (0x30, cert, _) = tlv(der)? else {
-        return None;
-    };
-    let (0x30, mut tbs, _) = tlv(cert)? else {
-        return None;
-    };
-    // Optional [0] version, then serialNumber, signature, issuer, validity, subject.
-    if tbs.first() == Some(&0xa0) {
-        tbs = tlv(tbs)?.2;
-    }
-    for _ in 0..5 {
-        tbs = tlv(tbs)?.2;
-    }
-    let (tag, _, rest) = tlv(tbs)?;
-    // The SPKI DER is the whole TLV, header included.
-    (tag == 0x30).then(|| &tbs[..tbs.len() - rest.len()])
 }
 
 fn is_ds<'a>(n: &Node<'a, 'a>, name: &str) -> bool {
@@ -387,6 +349,57 @@ mod tests {
             IdpKeys::from_certificates(&["bm90IGEgY2VydA==".into()]),
             Err(SamlError::BadIdpCertificate)
         ));
+    }
+
+    fn unusable(name: &str) -> String {
+        let path = format!(
+            "{}/tests/fixtures/certificates/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .trim()
+            .to_string()
+    }
+
+    fn org_with(certificates: Vec<String>) -> crate::org::Org {
+        use super::super::test_idp::{BASE_URL, IDP_ENTITY_ID, ORG};
+        let mut org = crate::org::Org::new(ORG, BASE_URL, 0);
+        org.idp = Some(crate::org::IdpConfig {
+            entity_id: IDP_ENTITY_ID.into(),
+            sso_url: None,
+            certificates,
+        });
+        org
+    }
+
+    #[test]
+    fn an_unusable_certificate_next_to_a_good_one_is_skipped_and_sign_in_still_works() {
+        use super::super::test_idp::{idp_certificate, read_fixture, ISSUED_AT};
+        use super::super::validate::{validate_xml, SamlConfig};
+        let xml = String::from_utf8(read_fixture("okta-assertion-signed/response.xml")).unwrap();
+        let org = org_with(vec![
+            unusable("ec-p256.b64"),
+            unusable("rsa512.b64"),
+            unusable("rsa1024-expired.b64"),
+            "bm90IGEgY2VydA==".into(),
+            idp_certificate(),
+        ]);
+        let cfg = SamlConfig::for_org(&org).unwrap();
+        assert_eq!(cfg.keys.0.len(), 1);
+        assert!(validate_xml(&xml, &cfg, ISSUED_AT).is_ok());
+    }
+
+    #[test]
+    fn only_weak_or_non_rsa_certificates_sign_nobody_in() {
+        use super::super::validate::SamlConfig;
+        for cert in ["ec-p256.b64", "rsa512.b64", "rsa1024-expired.b64"] {
+            let org = org_with(vec![unusable(cert)]);
+            assert!(
+                matches!(SamlConfig::for_org(&org), Err(SamlError::BadIdpCertificate)),
+                "{cert}"
+            );
+        }
     }
 
     #[test]
