@@ -85,13 +85,19 @@ pub enum SamlError {
     #[error("this assertion was already used")]
     AssertionReplayed,
     #[error(
-        "the response answers a request this service did not make, or one already used or expired"
+        "the response answers a request this service did not make (for this browser), or one already used or expired"
     )]
     UnknownInResponseTo,
     #[error("this user is not provisioned in the organization")]
     UserNotProvisioned,
     #[error("this user is deactivated in the organization")]
     UserInactive,
+    #[error(
+        "this response answers a sign-in started in another browser; start again from the app"
+    )]
+    RequestNotFromThisBrowser,
+    #[error("the IdP says this session has already ended (SessionNotOnOrAfter)")]
+    SessionAlreadyEnded,
 }
 
 impl SamlError {
@@ -139,6 +145,8 @@ impl SamlError {
             UnknownInResponseTo => "unknown_in_response_to",
             UserNotProvisioned => "user_not_provisioned",
             UserInactive => "user_inactive",
+            RequestNotFromThisBrowser => "request_not_from_this_browser",
+            SessionAlreadyEnded => "session_already_ended",
         }
     }
 
@@ -148,7 +156,8 @@ impl SamlError {
         match self {
             SamlError::UserNotProvisioned
             | SamlError::UserInactive
-            | SamlError::IdpInitiatedNotAllowed => http::StatusCode::FORBIDDEN,
+            | SamlError::IdpInitiatedNotAllowed
+            | SamlError::RequestNotFromThisBrowser => http::StatusCode::FORBIDDEN,
             SamlError::NoIdpCertificate | SamlError::BadIdpCertificate => {
                 http::StatusCode::CONFLICT
             }

@@ -84,6 +84,9 @@ pub struct VerifiedAssertion {
     /// When the assertion stops being acceptable (validity end + skew): the replay record's TTL.
     pub replay_until: i64,
     pub session_index: Option<String>,
+    /// The AuthnStatement's `SessionNotOnOrAfter` (core §2.7.2): the IdP's end of this session,
+    /// which ours must not outlive.
+    pub session_not_on_or_after: Option<i64>,
     /// Attribute name → values, in document order.
     pub attributes: Vec<(String, Vec<String>)>,
 }
@@ -324,9 +327,12 @@ fn read_assertion(
         return Err(SamlError::IdpInitiatedNotAllowed);
     }
 
-    let session_index = child(assertion, SAML_NS, "AuthnStatement")
+    let authn_statement = child(assertion, SAML_NS, "AuthnStatement");
+    let session_index = authn_statement
         .and_then(|a| a.attribute("SessionIndex"))
         .map(str::to_string);
+    let session_not_on_or_after =
+        instant(authn_statement.and_then(|a| a.attribute("SessionNotOnOrAfter")))?;
     let mut attributes: Vec<(String, Vec<String>)> = Vec::new();
     for statement in assertion
         .children()
@@ -356,6 +362,7 @@ fn read_assertion(
         in_response_to: in_response_to.map(str::to_string),
         replay_until: valid_until + skew,
         session_index,
+        session_not_on_or_after,
         attributes,
     })
 }

@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize};
 use crate::org::Org;
 
 pub use dynamo::DynamoStore;
-pub use sign_in::{CodeGrant, OneTimeCode, SignIn, SignInError, SignInStore, UserWrite};
+pub use sign_in::{
+    AnsweredRequest, CodeGrant, OneTimeCode, SignIn, SignInError, SignInStore, UserWrite,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
