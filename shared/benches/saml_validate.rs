@@ -1,14 +1,27 @@
 //! Full validation of one Okta-shaped response (assertion signed, RSA-2048/SHA-256, ~5.7 KB of
 //! XML, base64-encoded as posted), on one thread: base64 decode, parse, structure checks, exclusive
 //! C14N of the assertion and of SignedInfo, SHA-256, RSA verify, every condition check.
-//! `cargo bench -p sso-shared --bench saml_validate`
+//! `cargo bench -p sso-shared --features test-idp --bench saml_validate`
+//!
+//! `saml_worst` prices hostile posts under the ACS body limit next to the normal validation, in
+//! the same run (issue 9, finding 1: the worst post must cost at most ~10x a normal one):
+//! - `no_key_*`: what anyone can send: a bogus signature with 32-name PrefixLists, the rest of the
+//!   body filled with the costliest structure the limits allow;
+//! - `replayed_signature_*`: a genuine, both-signed response (any user of the org can get one)
+//!   stuffed inside the assertion, so both SignedInfo signatures verify and both references
+//!   (the whole document, then the assertion) are canonicalized and hashed before the digests fail;
+//! - `largest_okta_response`: the largest honest response that fits (many groups).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use shared::org::{IdpConfig, Org};
+use shared::saml::c14n::InclusivePrefixes;
 use shared::saml::test_idp::{
     encode, idp_certificate, read_fixture, BASE_URL, IDP_ENTITY_ID, ISSUED_AT, ORG,
 };
-use shared::saml::validate::{validate, AcsInput, SamlConfig};
+use shared::saml::test_idp::{Signed, Spec};
+use shared::saml::validate::{validate, AcsInput, SamlConfig, SamlError};
+use shared::saml::verify::EXC_C14N;
+use shared::ACS_BODY_LIMIT;
 
 fn org() -> Org {
     let mut org = Org::new(ORG, BASE_URL, 0);
@@ -79,10 +92,11 @@ fn bench(c: &mut Criterion) {
         .descendants()
         .find(|n| n.tag_name().name() == "Assertion")
         .unwrap();
+    let xs = InclusivePrefixes::parse("xs").unwrap();
     p.bench_function("c14n_assertion", |b| {
         b.iter(|| {
             let mut out = Vec::with_capacity(8192);
-            shared::saml::c14n::canonicalize(assertion, None, &["xs"], &mut out).unwrap();
+            shared::saml::c14n::canonicalize(assertion, None, &xs, &mut out).unwrap();
             out.len()
         })
     });
@@ -102,5 +116,175 @@ fn bench(c: &mut Criterion) {
     p.finish();
 }
 
-criterion_group!(benches, bench);
+const USER: &str = "ada@example.com";
+
+/// An Okta response with 20 profile attributes and `groups` memberships of 32-character names
+/// (Okta's shape: one `groups` Attribute, one AttributeValue per group, each declaring `xsi`).
+fn okta_with_groups(groups: usize, signed: Signed) -> String {
+    let mut s = Spec::okta(USER);
+    s.signed = signed;
+    s.attributes.extend((0..14).map(|i| {
+        (
+            format!("customAttribute{i:02}"),
+            format!("profile value {i:02}"),
+        )
+    }));
+    let between = r#"</saml2:AttributeValue><saml2:AttributeValue xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="xs:string">"#;
+    let values: Vec<String> = (0..groups)
+        .map(|i| format!("Engineering-Platform-Team-{i:06}"))
+        .collect();
+    s.attributes.push(("groups".into(), values.join(between)));
+    s.build()
+}
+
+/// The form body the browser posts: what the ACS body limit applies to.
+fn form_len(xml: &str) -> usize {
+    let encoded: String = url::form_urlencoded::byte_serialize(encode(xml).as_bytes()).collect();
+    format!("SAMLResponse={encoded}&RelayState={}", "r".repeat(80)).len()
+}
+
+/// The largest `n` for which `make(n)` still fits under the body limit.
+fn largest_under_limit(make: impl Fn(usize) -> String) -> String {
+    let (mut lo, mut hi) = (0usize, 1usize << 16);
+    assert!(form_len(&make(lo)) <= ACS_BODY_LIMIT && form_len(&make(hi)) > ACS_BODY_LIMIT);
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if form_len(&make(mid)) <= ACS_BODY_LIMIT {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    make(lo)
+}
+
+/// The costliest structure per byte the limits let through: 13 namespaces declared once (16 in
+/// scope with the assertion's 3), then elements whose name and 16 attributes each use a prefix
+/// (every one a lookup in roxmltree and in C14N), up to the element cap.
+fn attribute_filler(n: usize) -> String {
+    let decls: String = (0..13)
+        .map(|i| format!(r#" xmlns:p{i}="urn:p{i}""#))
+        .collect();
+    let attrs: String = (0..13).map(|i| format!(r#" p{i}:a="""#)).collect();
+    let el = format!(r#"<p12:e{attrs} b="" c="" d=""/>"#);
+    let n = n.min(4096 - 100);
+    format!("<w{decls}>{}</w>", el.repeat(n))
+}
+
+/// As many elements as the cap allows, each using a prefix, then the rest of the body as text.
+fn element_filler(text: usize) -> String {
+    let decls: String = (0..13)
+        .map(|i| format!(r#" xmlns:p{i}="urn:p{i}""#))
+        .collect();
+    format!(
+        "<w{decls}>{}{}</w>",
+        "<p12:e/>".repeat(4096 - 100),
+        "t".repeat(text)
+    )
+}
+
+/// The most namespace work the limits allow, then the attribute filler.
+fn namespace_filler(n: usize) -> String {
+    let decls: String = (0..12)
+        .map(|i| format!(r#" xmlns:p{i}="urn:p{i}""#))
+        .collect();
+    let child = r#"<c xmlns:z="urn:z"/>"#.repeat(200);
+    format!("<v{decls}>{child}</v>{}", attribute_filler(n))
+}
+
+fn in_assertion(xml: &str, filler: &str) -> String {
+    xml.replacen("<saml2:Subject>", &format!("{filler}<saml2:Subject>"), 1)
+}
+
+/// Anyone's post: a Response with a bogus, 32-prefix signature and the filler beside it.
+fn no_key(filler: &str) -> String {
+    let list: String = (0..32).map(|i| format!("p{i} ")).collect();
+    let good = Spec::okta(USER).build();
+    let with_lists = good
+        .replacen(r#"PrefixList="xs""#, &format!(r#"PrefixList="{list}""#), 1)
+        .replacen(
+            &format!(r#"<ds:CanonicalizationMethod Algorithm="{EXC_C14N}"/>"#),
+            &format!(
+                r#"<ds:CanonicalizationMethod Algorithm="{EXC_C14N}"><ec:InclusiveNamespaces xmlns:ec="{EXC_C14N}" PrefixList="{list}"/></ds:CanonicalizationMethod>"#
+            ),
+            1,
+        );
+    in_assertion(&with_lists, filler)
+}
+
+fn bench_worst(c: &mut Criterion) {
+    let org = org();
+    let cfg = SamlConfig::for_org(&org).unwrap();
+    let normal =
+        encode(&String::from_utf8(read_fixture("okta-assertion-signed/response.xml")).unwrap());
+    let both = Spec {
+        signed: Signed::Both,
+        ..Spec::okta(USER)
+    }
+    .build();
+    let cases: Vec<(&str, String, Result<(), SamlError>)> = vec![
+        (
+            "no_key_attribute_filler",
+            largest_under_limit(|n| no_key(&attribute_filler(n))),
+            Err(SamlError::SignatureInvalid),
+        ),
+        (
+            "replayed_signature_attribute_filler",
+            largest_under_limit(|n| in_assertion(&both, &attribute_filler(n))),
+            Err(SamlError::DigestMismatch),
+        ),
+        (
+            "replayed_signature_element_filler",
+            largest_under_limit(|n| in_assertion(&both, &element_filler(n))),
+            Err(SamlError::DigestMismatch),
+        ),
+        (
+            "replayed_signature_namespace_filler",
+            largest_under_limit(|n| in_assertion(&both, &namespace_filler(n))),
+            Err(SamlError::DigestMismatch),
+        ),
+        (
+            "largest_okta_response",
+            largest_under_limit(|n| okta_with_groups(n, Signed::Both)),
+            Ok(()),
+        ),
+    ];
+
+    let mut g = c.benchmark_group("saml_worst");
+    g.bench_function("normal_okta_response", |b| {
+        b.iter(|| {
+            validate(
+                &AcsInput {
+                    saml_response: &normal,
+                },
+                &cfg,
+                ISSUED_AT,
+            )
+            .unwrap()
+        })
+    });
+    for (name, xml, expected) in &cases {
+        let posted = encode(xml);
+        let run = || {
+            validate(
+                &AcsInput {
+                    saml_response: &posted,
+                },
+                &cfg,
+                ISSUED_AT,
+            )
+            .map(|_| ())
+        };
+        assert_eq!(&run(), expected, "{name}");
+        eprintln!(
+            "{name}: {} B of XML, {} B posted (limit {ACS_BODY_LIMIT})",
+            xml.len(),
+            form_len(xml)
+        );
+        g.bench_function(*name, |b| b.iter(run));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_worst);
 criterion_main!(benches);

@@ -206,9 +206,12 @@ impl<S: Store> App<S> {
         if validate_org_name(&org).is_err() {
             return Err(AppError::OrgNotFound(org));
         }
-        // SCIM re-reads the org on every request so a rotated token stops working at once;
-        // sign-in routes may use a briefly cached copy (one DynamoDB round trip fewer).
-        let mut org = if route.is_scim() {
+        // Routes that make trust decisions re-read the org on every request, so that a change
+        // takes effect at once (issue 9 finding 8): SCIM (a rotated token stops working), the ACS
+        // (a removed IdP key, IdP-initiated turned off, a shrunk RelayState allow-list) and login
+        // (a new IdP SSO URL). Metadata and the session routes, which trust nothing in the org
+        // but its name and URLs, may use a briefly cached copy (one DynamoDB round trip fewer).
+        let mut org = if route.is_scim() || matches!(route, Route::SamlAcs | Route::SamlLogin) {
             self.load_org(&org).await?
         } else {
             self.cached_org(&org).await?

@@ -21,6 +21,10 @@ pub struct Config {
     /// (`OIDC_PREVIOUS_KMS_KEY_ID`). Key ids or ARNs; not secret.
     pub oidc_kms_key_id: Option<String>,
     pub oidc_previous_kms_key_id: Option<String>,
+    /// Where a browser lands after a good sign-in when neither an allowed RelayState nor the
+    /// org's default app URL says (template parameter `DefaultAppUrl`, env `DEFAULT_APP_URL`).
+    /// Absolute https; empty means our own signed-in page.
+    pub default_app_url: Option<url::Url>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +68,15 @@ impl Config {
             Some("false" | "0") => false,
             _ => get("AWS_LAMBDA_FUNCTION_NAME").is_some(),
         };
+        let default_app_url = match get("DEFAULT_APP_URL").map(|v| v.trim().to_string()) {
+            Some(v) if !v.is_empty() => {
+                Some(app_url(&v).map_err(|reason| ConfigError::Invalid {
+                    name: "DEFAULT_APP_URL",
+                    reason,
+                })?)
+            }
+            _ => None,
+        };
         let non_empty = |k: &str| {
             get(k)
                 .map(|v| v.trim().to_string())
@@ -76,8 +89,22 @@ impl Config {
             emit_metrics,
             oidc_kms_key_id: non_empty("OIDC_KMS_KEY_ID"),
             oidc_previous_kms_key_id: non_empty("OIDC_PREVIOUS_KMS_KEY_ID"),
+            default_app_url,
         })
     }
+}
+
+/// An app URL browsers are sent to: absolute https with a host and no credentials (a URL with a
+/// user name is a classic phishing disguise, and http would leak the one-time code on the way).
+pub fn app_url(raw: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
+    if url.scheme() != "https" || url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{raw:?} must be an absolute https URL"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("{raw:?} must not carry credentials"));
+    }
+    Ok(url)
 }
 
 /// Accepts `https://host[:port][/prefix]` (and `http://` for loopback only), without a trailing
@@ -130,6 +157,36 @@ mod tests {
     fn empty_public_base_url_means_per_org_base_urls() {
         let c = Config::from_lookup(env(&[("TABLE_NAME", "t"), ("PUBLIC_BASE_URL", "")])).unwrap();
         assert_eq!(c.public_base_url, None);
+    }
+
+    #[test]
+    fn the_deployment_default_app_url_must_be_absolute_https() {
+        let c = Config::from_lookup(env(&[
+            ("TABLE_NAME", "t"),
+            ("DEFAULT_APP_URL", "https://app.example.com/home"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.default_app_url.map(|u| u.to_string()).as_deref(),
+            Some("https://app.example.com/home")
+        );
+        for bad in [
+            "http://app.example.com/",
+            "/home",
+            "https://user:pw@app.example.com/",
+            "javascript:alert(1)",
+        ] {
+            assert!(app_url(bad).is_err(), "{bad}");
+        }
+        assert!(matches!(
+            Config::from_lookup(env(&[("TABLE_NAME", "t"), ("DEFAULT_APP_URL", "http://x")])),
+            Err(ConfigError::Invalid {
+                name: "DEFAULT_APP_URL",
+                ..
+            })
+        ));
+        let c = Config::from_lookup(env(&[("TABLE_NAME", "t"), ("DEFAULT_APP_URL", "")])).unwrap();
+        assert_eq!(c.default_app_url, None);
     }
 
     #[test]

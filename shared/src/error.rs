@@ -213,9 +213,15 @@ pub fn render(err: &AppError, flavor: Flavor) -> Response<Body> {
             ),
         ),
     };
+    if flavor == Flavor::Page {
+        // Pages repeat the org name from the URL: never let a browser render them as anything
+        // else (issue 9 finding 11).
+        builder = builder.header("content-security-policy", crate::http::PAGE_CSP);
+    }
     builder
         .header("content-type", content_type)
         .header("cache-control", "no-store")
+        .header(crate::http::NOSNIFF.0, crate::http::NOSNIFF.1)
         .body(Body::Text(body))
         .unwrap_or_else(|_| Response::new(Body::Empty))
 }
@@ -270,6 +276,22 @@ mod tests {
         let r = render(&AppError::OrgNotFound("nope".into()), Flavor::Page);
         assert_eq!(r.status(), 404);
         assert!(body(&r).contains("error: org_not_found"));
+    }
+
+    #[test]
+    fn error_pages_that_echo_the_org_name_are_never_sniffed_and_load_nothing() {
+        let r = render(
+            &AppError::OrgNotFound("<script>alert(1)</script>".into()),
+            Flavor::Page,
+        );
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(r.headers()["content-type"], "text/plain; charset=utf-8");
+        assert!(r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'"));
+        let r = render(&AppError::NoRoute, Flavor::Json);
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     }
 
     #[test]

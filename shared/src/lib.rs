@@ -22,4 +22,6 @@ mod handlers;
 
 pub use app::App;
 pub use config::Config;
+/// The ACS's body limit, for the benchmark that prices the worst post under it.
+pub use handlers::saml::ACS_BODY_LIMIT;
 pub use routes::Function;

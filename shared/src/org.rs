@@ -7,11 +7,13 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "kebab-case")]
 pub enum Provisioning {
     /// Only SCIM creates users; an unknown user signing in gets a 403 page.
-    #[default]
     Scim,
     /// Users are created on their first SAML sign-in from the assertion's attributes.
     FirstLogin,
-    /// SCIM pushes users, and first-login fills in whoever it has not pushed yet.
+    /// SCIM pushes users, and first-login fills in whoever it has not pushed yet. The default: an
+    /// org set up for SAML only signs its users in, and adding SCIM later changes nothing for them
+    /// (issue 8 item 3; the reference's "complete SAML only").
+    #[default]
     Both,
 }
 
@@ -147,6 +149,10 @@ impl Org {
     pub fn session_url(&self) -> String {
         self.url("session")
     }
+    /// Where a browser lands after sign-in when no app URL is configured.
+    pub fn signed_in_url(&self) -> String {
+        self.url("signed-in")
+    }
 }
 
 /// Organization names are URL path segments and key prefixes: `[a-z0-9-]`, 1..=63, no leading or
@@ -206,6 +212,14 @@ mod tests {
         assert_eq!(
             o.login_url(),
             "https://sso.example.com/orgs/acme/saml/login"
+        );
+    }
+
+    #[test]
+    fn a_new_org_provisions_users_by_scim_and_at_first_sign_in() {
+        assert_eq!(
+            Org::new("acme", "https://sso.example.com", 0).provisioning,
+            Provisioning::Both
         );
     }
 

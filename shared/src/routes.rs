@@ -59,6 +59,8 @@ pub enum Route {
     SamlAcs,
     Session,
     Logout,
+    /// The page a browser lands on after sign-in when no app URL is set.
+    SignedIn,
     ScimServiceProviderConfig,
     ScimResourceTypes(Option<String>),
     ScimSchemas(Option<String>),
@@ -82,6 +84,7 @@ pub const ROUTES: &[(&str, Function)] = &[
     ("/orgs/{org}/saml/acs", Function::SamlAcs),
     ("/orgs/{org}/session", Function::Session),
     ("/orgs/{org}/logout", Function::Session),
+    ("/orgs/{org}/signed-in", Function::Session),
     (
         "/orgs/{org}/scim/v2/ServiceProviderConfig",
         Function::ScimUsers,
@@ -115,6 +118,7 @@ impl Route {
             Route::SamlAcs => "/orgs/{org}/saml/acs",
             Route::Session => "/orgs/{org}/session",
             Route::Logout => "/orgs/{org}/logout",
+            Route::SignedIn => "/orgs/{org}/signed-in",
             Route::ScimServiceProviderConfig => "/orgs/{org}/scim/v2/ServiceProviderConfig",
             Route::ScimResourceTypes(None) => "/orgs/{org}/scim/v2/ResourceTypes",
             Route::ScimResourceTypes(Some(_)) => "/orgs/{org}/scim/v2/ResourceTypes/{id}",
@@ -146,7 +150,7 @@ impl Route {
     /// The methods this route answers, for the `Allow` header of a 405 (RFC 9110 §15.5.6).
     pub fn allowed_methods(&self) -> &'static str {
         match self {
-            Route::SamlMetadata | Route::SamlLogin | Route::Session => "GET",
+            Route::SamlMetadata | Route::SamlLogin | Route::Session | Route::SignedIn => "GET",
             Route::SamlAcs | Route::Logout => "POST",
             Route::ScimServiceProviderConfig
             | Route::ScimResourceTypes(_)
@@ -189,6 +193,7 @@ pub fn match_path(path: &str) -> Option<(String, Route)> {
         ["saml", "acs"] => Route::SamlAcs,
         ["session"] => Route::Session,
         ["logout"] => Route::Logout,
+        ["signed-in"] => Route::SignedIn,
         ["scim", "v2", tail @ ..] => match tail {
             ["ServiceProviderConfig"] => Route::ScimServiceProviderConfig,
             ["ResourceTypes"] => Route::ScimResourceTypes(None),

@@ -308,7 +308,11 @@ async fn the_session_endpoint_shows_the_signed_in_user_until_logout_or_expiry() 
     };
     app.store.create_session(&org.org, &session).await.unwrap();
     let path = format!("/orgs/{}/session", org.org);
-    let cookie = format!("sso_session={}", token.expose());
+    let cookie = format!(
+        "{}={}",
+        shared::http::session_cookie_name(&org.org),
+        token.expose()
+    );
 
     let resp = call(
         &app,
@@ -404,7 +408,11 @@ async fn a_deactivated_users_session_is_refused_and_removed() {
         .unwrap();
     user.active = false;
     app.store.update_user(&org.org, &user, now).await.unwrap();
-    let cookie = format!("sso_session={}", token.expose());
+    let cookie = format!(
+        "{}={}",
+        shared::http::session_cookie_name(&org.org),
+        token.expose()
+    );
     let resp = call(
         &app,
         Some(Function::Session),

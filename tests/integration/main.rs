@@ -14,6 +14,7 @@ mod okta_replay;
 mod packaging;
 mod routes;
 mod saml;
+mod saml_browser;
 mod scim;
 mod scim_limits;
 mod soak;

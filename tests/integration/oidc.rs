@@ -763,8 +763,8 @@ async fn a_sign_in_and_a_token_request_cost_counted_round_trips_and_one_kms_call
     );
     // authorize: client, org, authorization request, AuthnRequest ID.
     assert_eq!(authorize_trips, 4);
-    // ACS, with the org from the warm cache: user, sign-in transaction, code.
-    assert_eq!(acs_trips, 3);
+    // ACS: org (never cached on the ACS), user, sign-in transaction, code.
+    assert_eq!(acs_trips, 4);
     // token: client, authorization request, user, memberships, groups, redeem transaction.
     assert_eq!(token_trips, 6);
     // userinfo: grant, user, memberships, groups.

@@ -92,8 +92,8 @@ pub enum OrgCommand {
         /// against a local table, AWS_ENDPOINT_URL on 127.0.0.1 or localhost).
         #[arg(long)]
         base_url: Option<String>,
-        /// scim, first-login or both.
-        #[arg(long, default_value = "scim")]
+        /// scim, first-login or both (default: both, so a SAML-only org signs its users in).
+        #[arg(long, default_value = "both")]
         provisioning: Provisioning,
         /// What SCIM reactivation does: restore (same id and groups) or fresh (new user, new id).
         #[arg(long, default_value = "restore")]

@@ -26,6 +26,7 @@ pub(crate) async fn dispatch<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -
         (Route::SamlAcs, Method::POST) => saml::acs(app, ctx, req).await,
         (Route::Session, Method::GET) => session::current(app, ctx, req).await,
         (Route::Logout, Method::POST) => session::logout(app, ctx, req).await,
+        (Route::SignedIn, Method::GET) => session::signed_in_page(app, ctx, req).await,
         (r, m) if r.is_scim() => scim::dispatch(app, ctx, req, m).await,
         (_, m) => Err(AppError::MethodNotAllowed(m)),
     }

@@ -1,9 +1,10 @@
 //! SAML routes: SP metadata, SP-initiated login, and the ACS.
 //!
-//! The ACS costs at most two DynamoDB round trips on the happy path (the org comes from the warm
-//! cache): (1) find the user by NameID, (2) one TransactWriteItems that records the assertion ID,
-//! consumes the request ID, writes the session, and creates or updates the user. An answer to an
-//! OIDC authorization request costs one more: attaching the code (`handlers/oidc.rs`).
+//! The ACS costs three DynamoDB round trips on the happy path: (1) read the org (never cached
+//! here: trust changes take effect at once, issue 9 finding 8), (2) find the user by NameID,
+//! (3) one TransactWriteItems that records the assertion ID, consumes the request ID, writes the
+//! session, and creates or updates the user. An answer to an OIDC authorization request costs one
+//! more: attaching the code (`handlers/oidc.rs`).
 
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -11,22 +12,39 @@ use lambda_http::{Body, Request, Response};
 use super::Handled;
 use crate::app::{App, Ctx};
 use crate::error::AppError;
-use crate::http::{body_bytes, response, SESSION_COOKIE};
+use crate::http::{
+    body_bytes, cookies, host_cookie, login_cookie_name, response, session_cookie_name, NOSNIFF,
+};
 use crate::org::{Org, Provisioning};
 use crate::saml::attributes::apply;
 use crate::saml::authn_request::{
     authn_request_xml, new_request_id, redirect_url, REQUEST_TTL_SECONDS,
 };
 use crate::saml::metadata::sp_metadata_xml;
+use crate::saml::validate::VerifiedAssertion;
 use crate::saml::validate::{validate, AcsInput, SamlConfig, SamlError};
-use crate::store::{Session, SignIn, SignInError, Store, StoreError, User, UserWrite};
-use crate::tokens::Secret;
+use crate::store::{
+    AnsweredRequest, Session, SignIn, SignInError, Store, StoreError, User, UserWrite,
+};
+use crate::tokens::{Secret, TokenHash};
 
-/// SAML responses from Okta are a few KB; 256 KiB leaves room for large attribute statements and
-/// refuses memory-exhaustion attempts before any parsing.
-pub const ACS_BODY_LIMIT: usize = 256 * 1024;
+/// SAML responses from Okta are a few KB; 64 KiB fits an Okta response with 20 profile
+/// attributes and 242 group memberships of 32 characters, both signatures (measured:
+/// `the_largest_okta_response_under_the_body_limit_validates`). Every byte past what real
+/// responses need is attacker budget: the body bounds the work done before a signature is known
+/// to be good (docs/operations.md, "Limits and scale"; the `saml_worst` benchmark).
+pub const ACS_BODY_LIMIT: usize = 64 * 1024;
 /// Sessions last 24 hours from sign-in, whatever happens in between.
 pub const SESSION_SECONDS: i64 = 24 * 60 * 60;
+/// A RelayState longer than this is not followed (bindings §3.4.3 asks for at most 80 bytes; app
+/// deep links are longer, but not this long), which also bounds the query rewrite below.
+pub const MAX_RELAY_STATE: usize = 2048;
+/// Two first sign-ins of one new user race to create them; the loser retries, finds the winner's
+/// user and signs in (issue 9 finding 11). A few attempts are plenty; the bound keeps a stuck
+/// conflict from looping.
+const SIGN_IN_ATTEMPTS: u32 = 3;
+/// Prefix of the browser-binding secret (so a presented value can be recognised as ours).
+const LOGIN_SECRET_PREFIX: &str = "login";
 
 pub(super) fn metadata(ctx: &Ctx) -> Handled {
     let xml = sp_metadata_xml(&ctx.org);
@@ -75,7 +93,7 @@ pub(super) async fn login<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> H
 pub(super) async fn begin_login<S: Store>(
     app: &App<S>,
     ctx: &Ctx,
-    _req: &Request,
+    req: &Request,
     id: &str,
     relay_state: Option<&str>,
     login_hint: Option<&str>,
@@ -85,9 +103,24 @@ pub(super) async fn begin_login<S: Store>(
         code: "idp_sso_url_missing",
         detail: "the IdP metadata has no HTTP-Redirect SingleSignOnService: sign in from the Okta dashboard, or set metadata that has one".into(),
     })?;
-    app.store
-        .remember_request_id(&ctx.org.org, id, ctx.now + REQUEST_TTL_SECONDS)
-        .await?;
+    // Bind the request ID to this browser (login CSRF, issue 9 finding 2): the ACS accepts an
+    // answer to it only with this cookie. A browser that already holds a well-formed secret keeps
+    // it, so two sign-ins started in two tabs both complete. Reusing a presented value is safe:
+    // the `__Host-` cookie cannot be planted in someone else's browser, and a value an attacker
+    // sends from their own client binds only the attacker's own requests.
+    let cookie_name = login_cookie_name(&ctx.org.org);
+    let presented = cookies(req, &cookie_name)
+        .into_iter()
+        .find(|v| is_login_secret(v));
+    let fresh;
+    let browser_secret = match presented {
+        Some(v) => v,
+        None => {
+            fresh = Secret::generate(LOGIN_SECRET_PREFIX);
+            fresh.expose()
+        }
+    };
+    // The redirect first: a bad SSO URL is refused before anything is written.
     let mut xml = authn_request_xml(&ctx.org, id, sso_url, ctx.now);
     if let Some(hint) = login_hint {
         xml = crate::saml::authn_request::with_subject_hint(&xml, hint);
@@ -97,18 +130,43 @@ pub(super) async fn begin_login<S: Store>(
             code: "idp_sso_url_invalid",
             detail,
         })?;
+    app.store
+        .remember_browser_request(
+            &ctx.org.org,
+            id,
+            &TokenHash::of(browser_secret).0,
+            ctx.now + REQUEST_TTL_SECONDS,
+        )
+        .await?;
     let resp = Response::builder()
         .status(StatusCode::FOUND)
         .header("location", url.as_str())
         .header("cache-control", "no-store")
+        .header(NOSNIFF.0, NOSNIFF.1)
+        // SameSite=None: Okta's POST to the ACS is cross-site, and must carry it back.
+        .header(
+            "set-cookie",
+            host_cookie(&cookie_name, browser_secret, REQUEST_TTL_SECONDS, "None"),
+        )
         .body(Body::Empty)
         .map_err(|e| AppError::bad_request("bad_response", e.to_string()))?;
     Ok((resp, "ok"))
 }
 
+/// `login_` + 43 base64url characters: what [`Secret::generate`] makes (256 bits).
+fn is_login_secret(v: &str) -> bool {
+    v.strip_prefix(LOGIN_SECRET_PREFIX)
+        .and_then(|r| r.strip_prefix('_'))
+        .is_some_and(|r| {
+            r.len() == 43
+                && r.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
 /// Where to send the browser after sign-in: RelayState if the org allows it, else the default app.
 /// Never an open redirect: the candidate must be an absolute URL with the origin of an allowed
-/// entry and its path equal to or under that entry's path.
+/// entry and its path equal to or under that entry's path, written plainly (see [`plain_path`]).
 pub fn redirect_target(org: &Org, relay_state: Option<&str>) -> Option<url::Url> {
     let allowed = |candidate: &url::Url| {
         candidate.username().is_empty()
@@ -128,6 +186,7 @@ pub fn redirect_target(org: &Org, relay_state: Option<&str>) -> Option<url::Url>
             })
     };
     relay_state
+        .filter(|r| r.len() <= MAX_RELAY_STATE && plain_path(r))
         .and_then(|r| url::Url::parse(r).ok())
         .filter(allowed)
         .or_else(|| {
@@ -135,6 +194,20 @@ pub fn redirect_target(org: &Org, relay_state: Option<&str>) -> Option<url::Url>
                 .as_deref()
                 .and_then(|d| url::Url::parse(d).ok())
         })
+}
+
+/// Is the RelayState's path written plainly? The allow-list compares the path the URL parser
+/// makes, but the app's server may decode `%2f` (/), `%2e` (.) or `%5c` (\) before resolving dot
+/// segments, and WHATWG parsers turn `\` into `/` and drop tabs and newlines (URL Standard §4.4),
+/// so `…/portal/..%2fadmin` would pass the check and land on `/admin` (issue 9 finding 6).
+/// Refused: any of those, any control character or space, anywhere before the query.
+fn plain_path(raw: &str) -> bool {
+    if raw.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+        return false;
+    }
+    let before_query = raw.split(['?', '#']).next().unwrap_or_default();
+    let lower = before_query.to_ascii_lowercase();
+    !lower.contains('\\') && !["%2f", "%2e", "%5c"].iter().any(|e| lower.contains(e))
 }
 
 fn saml(e: SamlError) -> AppError {
@@ -165,7 +238,115 @@ pub(super) async fn acs<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Han
     )
     .map_err(saml)?;
 
-    // Round trip 1: the user, by NameID (userName is case-insensitive, RFC 7643 §4.1.1).
+    // An answer to a request of ours must come back to the browser that started it: the binding
+    // cookie /saml/login set, whose hash the sign-in transaction compares with the one stored
+    // with the request ID (issue 9 finding 2). IdP-initiated responses carry no InResponseTo.
+    let request = match &verified.in_response_to {
+        Some(id) => {
+            let presented = cookies(req, &login_cookie_name(&org.org))
+                .into_iter()
+                .next()
+                .ok_or(saml(SamlError::RequestNotFromThisBrowser))?;
+            Some(AnsweredRequest {
+                id: id.clone(),
+                browser_hash: TokenHash::of(presented).0,
+            })
+        }
+        None => None,
+    };
+    // Our session never outlives the IdP's (core §2.7.2 SessionNotOnOrAfter), nor 24 hours.
+    let expires_at = match verified.session_not_on_or_after {
+        Some(end) if end <= ctx.now => return Err(saml(SamlError::SessionAlreadyEnded)),
+        Some(end) => end.min(ctx.now + SESSION_SECONDS),
+        None => ctx.now + SESSION_SECONDS,
+    };
+
+    let token = Secret::generate("sso");
+    // Apps learn who signed in through OpenID Connect (handlers/oidc.rs): the redirect to the
+    // app carries no code of ours any more (issue 11).
+    let app_target =
+        redirect_target(org, relay_state.as_deref()).or_else(|| app.config.default_app_url.clone());
+    let sign_in_id = uuid::Uuid::new_v4().to_string();
+    let mut signed_in_user = String::new();
+    for attempt in 1..=SIGN_IN_ATTEMPTS {
+        let (user_id, user) = resolve_user(app, org, &verified, ctx.now).await?;
+        let sign_in = SignIn {
+            assertion_id: verified.assertion_id.clone(),
+            assertion_expires_at: verified.replay_until.max(ctx.now + 1),
+            request: request.clone(),
+            sign_in_id: sign_in_id.clone(),
+            session: Session {
+                token_hash: token.hash().0,
+                user_id,
+                created_at: ctx.now,
+                expires_at,
+            },
+            code: None,
+            user,
+        };
+        // Everything else, atomically, in one round trip.
+        match app.store.sign_in(&org.org, &sign_in, ctx.now).await {
+            Ok(()) => {
+                signed_in_user = sign_in.session.user_id;
+                break;
+            }
+            // Someone created or changed this user between our read and our write (two first
+            // sign-ins at once): nothing was written, so read again and retry.
+            Err(SignInError::UserConflict) if attempt < SIGN_IN_ATTEMPTS => {
+                tokio::time::sleep(std::time::Duration::from_millis(25 * u64::from(attempt))).await;
+            }
+            Err(e) => {
+                return Err(match e {
+                    SignInError::Replayed => saml(SamlError::AssertionReplayed),
+                    SignInError::UnknownRequest => saml(SamlError::UnknownInResponseTo),
+                    SignInError::UserConflict => AppError::Store(StoreError::VersionConflict),
+                    SignInError::Store(e) => AppError::Store(e),
+                })
+            }
+        }
+    }
+
+    // POST/redirect/GET, always (issue 8 item 4): a refresh must never re-post the response.
+    // An answer to an OIDC authorization request goes back to the app with a code (issue 11).
+    let oidc_location = match verified.in_response_to.as_deref() {
+        Some(id) if crate::oidc::is_linked_request(id) => Some(
+            super::oidc::complete_sign_in(app, &org.org, id, &signed_in_user, expires_at, ctx.now)
+                .await?,
+        ),
+        _ => None,
+    };
+    let location = match (oidc_location, app_target) {
+        (Some(location), _) => location,
+        (None, Some(url)) => url.to_string(),
+        (None, None) => org.signed_in_url(),
+    };
+    let resp = Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header("location", location)
+        .header(
+            "set-cookie",
+            host_cookie(
+                &session_cookie_name(&org.org),
+                token.expose(),
+                expires_at - ctx.now,
+                "Lax",
+            ),
+        )
+        .header("cache-control", "no-store")
+        .header(NOSNIFF.0, NOSNIFF.1)
+        .body(Body::Empty)
+        .map_err(|e| AppError::bad_request("bad_response", e.to_string()))?;
+    Ok((resp, "ok"))
+}
+
+/// The user this assertion signs in, and what the sign-in writes to them (a round trip: the
+/// user, by NameID; userName is case-insensitive, RFC 7643 §4.1.1).
+async fn resolve_user<S: Store>(
+    app: &App<S>,
+    org: &Org,
+    verified: &VerifiedAssertion,
+    now: i64,
+) -> Result<(String, UserWrite), AppError> {
     let existing = app
         .store
         .find_user_by_user_name(
@@ -174,7 +355,7 @@ pub(super) async fn acs<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Han
                 .map_err(|_| saml(SamlError::InvalidNameId))?,
         )
         .await?;
-    let (user_id, user_write) = match existing {
+    Ok(match existing {
         Some(u) if !u.active => return Err(saml(SamlError::UserInactive)),
         Some(mut u) => {
             let id = u.id.clone();
@@ -184,10 +365,17 @@ pub(super) async fn acs<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Han
                 &org.attribute_mapping,
             ) {
                 u.version += 1;
-                u.updated_at = ctx.now;
+                u.updated_at = now;
                 (id, UserWrite::Update(u))
             } else {
-                (id, UserWrite::Unchanged)
+                let version = u.version;
+                (
+                    id.clone(),
+                    UserWrite::Unchanged {
+                        user_id: id,
+                        version,
+                    },
+                )
             }
         }
         None if org.provisioning == Provisioning::Scim => {
@@ -206,82 +394,13 @@ pub(super) async fn acs<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Han
                 external_id: None,
                 active: true,
                 attributes,
-                created_at: ctx.now,
-                updated_at: ctx.now,
+                created_at: now,
+                updated_at: now,
                 version: 1,
             };
             (user.id.clone(), UserWrite::Create(user))
         }
-    };
-
-    let token = Secret::generate("sso");
-    let expires_at = ctx.now + SESSION_SECONDS;
-    // Apps learn who signed in through OpenID Connect (handlers/oidc.rs): the redirect to the
-    // app carries no code of ours any more.
-    let target = redirect_target(org, relay_state.as_deref());
-    let sign_in = SignIn {
-        assertion_id: verified.assertion_id.clone(),
-        assertion_expires_at: verified.replay_until.max(ctx.now + 1),
-        in_response_to: verified.in_response_to.clone(),
-        session: Session {
-            token_hash: token.hash().0,
-            user_id,
-            created_at: ctx.now,
-            expires_at,
-        },
-        code: None,
-        user: user_write,
-    };
-    // Round trip 2: everything else, atomically.
-    app.store
-        .sign_in(&org.org, &sign_in, ctx.now)
-        .await
-        .map_err(|e| match e {
-            SignInError::Replayed => saml(SamlError::AssertionReplayed),
-            SignInError::UnknownRequest => saml(SamlError::UnknownInResponseTo),
-            SignInError::UserConflict => AppError::Store(StoreError::VersionConflict),
-            SignInError::Store(e) => AppError::Store(e),
-        })?;
-
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/orgs/{}; HttpOnly; Secure; SameSite=Lax; Max-Age={SESSION_SECONDS}",
-        token.expose(),
-        org.org
-    );
-    let builder = Response::builder()
-        .header("set-cookie", cookie)
-        .header("cache-control", "no-store");
-    // An answer to an OIDC authorization request goes back to the app with a code (issue 11).
-    let oidc_location = match verified.in_response_to.as_deref() {
-        Some(id) if crate::oidc::is_linked_request(id) => Some(
-            super::oidc::complete_sign_in(
-                app,
-                &org.org,
-                id,
-                &sign_in.session.user_id,
-                expires_at,
-                ctx.now,
-            )
-            .await?,
-        ),
-        _ => None,
-    };
-    let resp = match (target, oidc_location) {
-        (_, Some(location)) => builder
-            .status(StatusCode::SEE_OTHER)
-            .header("location", location)
-            .body(Body::Empty),
-        (Some(url), None) => builder
-            .status(StatusCode::SEE_OTHER)
-            .header("location", url.as_str())
-            .body(Body::Empty),
-        _ => builder
-            .status(StatusCode::OK)
-            .header("content-type", "text/plain; charset=utf-8")
-            .body(Body::Text("Signed in.\n".into())),
-    }
-    .map_err(|e| AppError::bad_request("bad_response", e.to_string()))?;
-    Ok((resp, "ok"))
+    })
 }
 
 #[cfg(test)]
@@ -341,5 +460,44 @@ mod tests {
             redirect_target(&bare, Some("https://evil.example.com/")),
             None
         );
+    }
+
+    #[test]
+    fn encoded_separators_backslashes_and_control_characters_in_an_allowed_path_are_not_followed() {
+        for evil in [
+            "https://other.example.com/portal/..%2fadmin",
+            "https://other.example.com/portal/..%2Fadmin",
+            "https://other.example.com/portal/%2e%2e/admin",
+            "https://other.example.com/portal/%2E./admin",
+            "https://other.example.com/portal/..%5cadmin",
+            "https://other.example.com/portal\\..\\admin",
+            "https://other.example.com/portal/\t../admin",
+            "https://other.example.com/portal/x y",
+        ] {
+            assert_eq!(target(evil), "https://app.example.com/home", "{evil}");
+        }
+        // Encoded characters in the query are the app's business.
+        assert_eq!(
+            target("https://other.example.com/portal/x?next=%2Fa%2E"),
+            "https://other.example.com/portal/x?next=%2Fa%2E"
+        );
+        let long = format!("https://app.example.com/{}", "a".repeat(MAX_RELAY_STATE));
+        assert_eq!(target(&long), "https://app.example.com/home");
+    }
+
+    #[test]
+    fn only_secrets_of_our_own_shape_are_kept_as_the_browser_binding() {
+        assert!(is_login_secret(
+            Secret::generate(LOGIN_SECRET_PREFIX).expose()
+        ));
+        for bad in [
+            "",
+            "login_",
+            "login_short",
+            "sso_x",
+            &format!("login_{}", "!".repeat(43)),
+        ] {
+            assert!(!is_login_secret(bad), "{bad}");
+        }
     }
 }

@@ -8,6 +8,10 @@ pub enum SamlError {
     MalformedResponse,
     #[error("the SAMLResponse contains a DTD, which is never accepted")]
     DtdForbidden,
+    #[error(
+        "the response exceeds a structural limit (elements, nesting depth, attributes or namespace declarations) that real IdP responses stay far below"
+    )]
+    ResponseTooComplex,
     #[error("the document is not a SAML 2.0 Response")]
     NotAResponse,
     #[error("the response carries no assertion")]
@@ -30,6 +34,8 @@ pub enum SamlError {
     UnexpectedSignature,
     #[error("a signature is malformed")]
     MalformedSignature,
+    #[error("a signature's InclusiveNamespaces PrefixList names more than 32 prefixes")]
+    TooManyInclusivePrefixes,
     #[error("a signature does not reference the element that contains it")]
     SignatureReferenceMismatch,
     #[error("a signature uses a canonicalization other than exclusive C14N")]
@@ -79,13 +85,19 @@ pub enum SamlError {
     #[error("this assertion was already used")]
     AssertionReplayed,
     #[error(
-        "the response answers a request this service did not make, or one already used or expired"
+        "the response answers a request this service did not make (for this browser), or one already used or expired"
     )]
     UnknownInResponseTo,
     #[error("this user is not provisioned in the organization")]
     UserNotProvisioned,
     #[error("this user is deactivated in the organization")]
     UserInactive,
+    #[error(
+        "this response answers a sign-in started in another browser; start again from the app"
+    )]
+    RequestNotFromThisBrowser,
+    #[error("the IdP says this session has already ended (SessionNotOnOrAfter)")]
+    SessionAlreadyEnded,
 }
 
 impl SamlError {
@@ -94,6 +106,7 @@ impl SamlError {
         match self {
             MalformedResponse => "malformed_response",
             DtdForbidden => "dtd_forbidden",
+            ResponseTooComplex => "response_too_complex",
             NotAResponse => "not_a_response",
             MissingAssertion => "missing_assertion",
             MultipleAssertions => "multiple_assertions",
@@ -105,6 +118,7 @@ impl SamlError {
             Unsigned => "unsigned",
             UnexpectedSignature => "unexpected_signature",
             MalformedSignature => "malformed_signature",
+            TooManyInclusivePrefixes => "too_many_inclusive_prefixes",
             SignatureReferenceMismatch => "signature_reference_mismatch",
             UnsupportedCanonicalization => "unsupported_canonicalization",
             UnsupportedTransform => "unsupported_transform",
@@ -131,6 +145,8 @@ impl SamlError {
             UnknownInResponseTo => "unknown_in_response_to",
             UserNotProvisioned => "user_not_provisioned",
             UserInactive => "user_inactive",
+            RequestNotFromThisBrowser => "request_not_from_this_browser",
+            SessionAlreadyEnded => "session_already_ended",
         }
     }
 
@@ -140,7 +156,8 @@ impl SamlError {
         match self {
             SamlError::UserNotProvisioned
             | SamlError::UserInactive
-            | SamlError::IdpInitiatedNotAllowed => http::StatusCode::FORBIDDEN,
+            | SamlError::IdpInitiatedNotAllowed
+            | SamlError::RequestNotFromThisBrowser => http::StatusCode::FORBIDDEN,
             SamlError::NoIdpCertificate | SamlError::BadIdpCertificate => {
                 http::StatusCode::CONFLICT
             }

@@ -4,8 +4,11 @@
 pub mod attributes;
 pub mod authn_request;
 pub mod c14n;
+#[cfg(any(test, feature = "test-idp"))]
+pub mod c14n_oracle;
 pub mod certificate;
 pub mod error;
+pub mod limits;
 pub mod metadata;
 pub mod validate;
 pub mod verify;
@@ -13,5 +16,7 @@ pub mod verify;
 #[cfg(any(test, feature = "test-idp"))]
 pub mod test_idp;
 
+#[cfg(test)]
+mod hardening_tests;
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,7 @@ use rsa::pkcs8::DecodePrivateKey;
 use rsa::{Pkcs1v15Sign, PrivateKey as RsaPrivateKey};
 use sha2::{Digest, Sha256};
 
-use super::c14n::canonicalize;
+use super::c14n::{canonicalize, InclusivePrefixes};
 use super::verify::{DS_NS, ENVELOPED, EXC_C14N, RSA_SHA256, SHA256};
 
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/saml");
@@ -81,6 +81,8 @@ pub struct Spec {
     pub not_before: i64,
     pub not_on_or_after: i64,
     pub subject_not_on_or_after: i64,
+    /// The AuthnStatement's `SessionNotOnOrAfter`, if any (Okta sends none by default).
+    pub session_not_on_or_after: Option<i64>,
     pub status: String,
     pub attributes: Vec<(String, String)>,
     pub signed: Signed,
@@ -110,6 +112,7 @@ impl Spec {
             not_before: ISSUED_AT - 300,
             not_on_or_after: ISSUED_AT + 300,
             subject_not_on_or_after: ISSUED_AT + 300,
+            session_not_on_or_after: None,
             status: super::validate::STATUS_SUCCESS.into(),
             attributes: vec![
                 ("firstName".into(), "Ada".into()),
@@ -141,7 +144,7 @@ impl Spec {
             ));
         }
         format!(
-            r#"<saml2:Assertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:xs="http://www.w3.org/2001/XMLSchema" ID="{id}" IssueInstant="{at}" Version="2.0"><saml2:Issuer Format="urn:oasis:names:tc:SAML:2.0:nameid-format:entity">{issuer}</saml2:Issuer><saml2:Subject><saml2:NameID Format="{fmt}">{name}</saml2:NameID><saml2:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml2:SubjectConfirmationData{irt} NotOnOrAfter="{snoa}" Recipient="{recipient}"/></saml2:SubjectConfirmation></saml2:Subject><saml2:Conditions NotBefore="{nb}" NotOnOrAfter="{noa}"><saml2:AudienceRestriction><saml2:Audience>{aud}</saml2:Audience></saml2:AudienceRestriction></saml2:Conditions><saml2:AuthnStatement AuthnInstant="{at}" SessionIndex="{id}"><saml2:AuthnContext><saml2:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml2:AuthnContextClassRef></saml2:AuthnContext></saml2:AuthnStatement><saml2:AttributeStatement>{attrs}</saml2:AttributeStatement></saml2:Assertion>"#,
+            r#"<saml2:Assertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:xs="http://www.w3.org/2001/XMLSchema" ID="{id}" IssueInstant="{at}" Version="2.0"><saml2:Issuer Format="urn:oasis:names:tc:SAML:2.0:nameid-format:entity">{issuer}</saml2:Issuer><saml2:Subject><saml2:NameID Format="{fmt}">{name}</saml2:NameID><saml2:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml2:SubjectConfirmationData{irt} NotOnOrAfter="{snoa}" Recipient="{recipient}"/></saml2:SubjectConfirmation></saml2:Subject><saml2:Conditions NotBefore="{nb}" NotOnOrAfter="{noa}"><saml2:AudienceRestriction><saml2:Audience>{aud}</saml2:Audience></saml2:AudienceRestriction></saml2:Conditions><saml2:AuthnStatement AuthnInstant="{at}" SessionIndex="{id}"{sess}><saml2:AuthnContext><saml2:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml2:AuthnContextClassRef></saml2:AuthnContext></saml2:AuthnStatement><saml2:AttributeStatement>{attrs}</saml2:AttributeStatement></saml2:Assertion>"#,
             id = self.assertion_id,
             at = iso(self.issued_at),
             issuer = self.issuer,
@@ -152,6 +155,10 @@ impl Spec {
             nb = iso(self.not_before),
             noa = iso(self.not_on_or_after),
             aud = self.audience,
+            sess = self
+                .session_not_on_or_after
+                .map(|t| format!(r#" SessionNotOnOrAfter="{}""#, iso(t)))
+                .unwrap_or_default(),
         )
     }
 
@@ -235,7 +242,13 @@ impl Spec {
                 .find(|c| c.tag_name().name() == "Signature")
                 .expect("signature");
             let mut out = Vec::new();
-            canonicalize(el, Some(sig.id()), &["xs"], &mut out).expect("c14n");
+            canonicalize(
+                el,
+                Some(sig.id()),
+                &InclusivePrefixes::parse("xs").expect("list"),
+                &mut out,
+            )
+            .expect("c14n");
             STANDARD.encode(self.hash(&out))
         };
         let draft = with(signature(&digest, "VALUE"));
@@ -252,7 +265,7 @@ impl Spec {
                 })
                 .expect("SignedInfo");
             let mut out = Vec::new();
-            canonicalize(si, None, &[], &mut out).expect("c14n");
+            canonicalize(si, None, &InclusivePrefixes::default(), &mut out).expect("c14n");
             let key = self.key.clone().unwrap_or_else(idp_key);
             let hashed = self.hash(&out);
             let padding = if self.sha1 {

@@ -25,7 +25,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::metadata::{NAMEID_EMAIL, NAMEID_UNSPECIFIED};
-use super::verify::{decode_b64, text_of, verify_enveloped, IdpKeys, DS_NS};
+use super::verify::{decode_b64, text_of, verify_signed_info, IdpKeys, DS_NS};
 use crate::org::Org;
 
 pub use super::error::SamlError;
@@ -84,6 +84,9 @@ pub struct VerifiedAssertion {
     /// When the assertion stops being acceptable (validity end + skew): the replay record's TTL.
     pub replay_until: i64,
     pub session_index: Option<String>,
+    /// The AuthnStatement's `SessionNotOnOrAfter` (core §2.7.2): the IdP's end of this session,
+    /// which ours must not outlive.
+    pub session_not_on_or_after: Option<i64>,
     /// Attribute name → values, in document order.
     pub attributes: Vec<(String, Vec<String>)>,
 }
@@ -125,8 +128,11 @@ pub fn validate_xml(xml: &str, cfg: &SamlConfig, now: i64) -> Result<VerifiedAss
     if cfg.keys.is_empty() {
         return Err(SamlError::NoIdpCertificate);
     }
+    // Structure limits first, in one linear pass: roxmltree's own work is quadratic in the
+    // namespaces in scope at an element that declares one (see `limits`).
+    super::limits::check(xml)?;
     // roxmltree never expands entities beyond the five predefined ones and refuses DTDs outright
-    // (no billion laughs, no XXE). The node limit bounds memory for the 256 KiB body cap.
+    // (no billion laughs, no XXE). The node limit bounds memory (text and comments count too).
     let opts = ParsingOptions {
         allow_dtd: false,
         nodes_limit: 50_000,
@@ -186,9 +192,16 @@ pub fn validate_xml(xml: &str, cfg: &SamlConfig, now: i64) -> Result<VerifiedAss
     if !on_response && !on_assertion {
         return Err(SamlError::Unsigned);
     }
+    // Every SignedInfo signature first (small, capped input), then every digest: the referenced
+    // elements, where the bulk of a hostile document would be, are canonicalized only once all
+    // signatures over their digests are known to come from the IdP.
+    let mut references = Vec::with_capacity(signatures.len());
     for sig in signatures {
         let parent = sig.parent().ok_or(SamlError::UnexpectedSignature)?;
-        verify_enveloped(parent, sig, &cfg.keys, &mut buf)?;
+        references.push(verify_signed_info(parent, sig, &cfg.keys, &mut buf)?);
+    }
+    for reference in &references {
+        reference.verify_digest(&mut buf)?;
     }
     // From here on, `assertion` is a node whose canonical bytes were verified (directly, or as
     // part of the signed Response), and it is the only assertion there is.
@@ -314,9 +327,12 @@ fn read_assertion(
         return Err(SamlError::IdpInitiatedNotAllowed);
     }
 
-    let session_index = child(assertion, SAML_NS, "AuthnStatement")
+    let authn_statement = child(assertion, SAML_NS, "AuthnStatement");
+    let session_index = authn_statement
         .and_then(|a| a.attribute("SessionIndex"))
         .map(str::to_string);
+    let session_not_on_or_after =
+        instant(authn_statement.and_then(|a| a.attribute("SessionNotOnOrAfter")))?;
     let mut attributes: Vec<(String, Vec<String>)> = Vec::new();
     for statement in assertion
         .children()
@@ -346,6 +362,7 @@ fn read_assertion(
         in_response_to: in_response_to.map(str::to_string),
         replay_until: valid_until + skew,
         session_index,
+        session_not_on_or_after,
         attributes,
     })
 }

@@ -17,7 +17,7 @@ use rsa::traits::PublicKeyParts;
 use rsa::{Pkcs1v15Sign, PublicKey as RsaPublicKey};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
-use super::c14n::canonicalize;
+use super::c14n::{canonicalize, C14nError, InclusivePrefixes, PrefixListError};
 use super::certificate::{verification_key, Unusable};
 use super::validate::SamlError;
 
@@ -171,34 +171,68 @@ fn elements<'a>(n: Node<'a, 'a>) -> impl Iterator<Item = Node<'a, 'a>> {
     n.children().filter(|c| c.is_element())
 }
 
-/// The PrefixList of an `ec:InclusiveNamespaces` child, if any (exc-c14n §3).
-fn inclusive_prefixes<'a>(method: Node<'a, 'a>) -> Result<Vec<&'a str>, SamlError> {
-    let mut prefixes = Vec::new();
-    for child in elements(method) {
-        if child.tag_name().namespace() == Some(EXC_C14N)
-            && child.tag_name().name() == "InclusiveNamespaces"
-        {
-            prefixes.extend(
-                child
-                    .attribute("PrefixList")
-                    .unwrap_or("")
-                    .split_ascii_whitespace(),
-            );
-        } else {
-            return Err(SamlError::UnsupportedTransform);
-        }
+/// The PrefixList of the one optional `ec:InclusiveNamespaces` child (exc-c14n §3), refused past
+/// [`MAX_INCLUSIVE_PREFIXES`](super::c14n::MAX_INCLUSIVE_PREFIXES) distinct names before anything
+/// is hashed: the list is the attacker's to choose until the signature is checked.
+fn inclusive_prefixes<'a>(method: Node<'a, 'a>) -> Result<InclusivePrefixes<'a>, SamlError> {
+    let mut children = elements(method);
+    let Some(child) = children.next() else {
+        return Ok(InclusivePrefixes::default());
+    };
+    if child.tag_name().namespace() != Some(EXC_C14N)
+        || child.tag_name().name() != "InclusiveNamespaces"
+        || children.next().is_some()
+        || elements(child).next().is_some()
+    {
+        return Err(SamlError::UnsupportedTransform);
     }
-    Ok(prefixes)
+    InclusivePrefixes::parse(child.attribute("PrefixList").unwrap_or("")).map_err(|e| match e {
+        PrefixListError::TooMany => SamlError::TooManyInclusivePrefixes,
+        PrefixListError::NotAPrefix => SamlError::MalformedSignature,
+    })
 }
 
-/// Verifies `signature`, which must be a direct child of `signed` and sign exactly `signed`
-/// (enveloped). `buf` is scratch space, reused across calls.
-pub fn verify_enveloped<'a>(
+/// A leaf of SignedInfo (DigestValue, SignatureValue, DigestMethod): no element children, so
+/// SignedInfo stays the handful of elements xmldsig-core §4.4 describes.
+fn leaf<'a>(n: Option<Node<'a, 'a>>, name: &str) -> Result<Node<'a, 'a>, SamlError> {
+    n.filter(|n| is_ds(n, name) && elements(*n).next().is_none())
+        .ok_or(SamlError::MalformedSignature)
+}
+
+/// SignedInfo of a real signature is about 1 KB; anything past this is refused before it is
+/// canonicalized and hashed, the one thing done before the RSA check.
+pub const MAX_SIGNED_INFO_BYTES: usize = 16 * 1024;
+
+fn c14n_error(e: C14nError) -> SamlError {
+    match e {
+        C14nError::TooDeep | C14nError::TooManyNamespaces | C14nError::TooManyAttributes => {
+            SamlError::ResponseTooComplex
+        }
+    }
+}
+
+/// A Signature whose SignedInfo verified with a configured key: what it says about the one
+/// Reference, to be checked with [`SignedReference::verify_digest`].
+#[derive(Debug)]
+pub struct SignedReference<'a> {
+    signed: Node<'a, 'a>,
+    signature: Node<'a, 'a>,
+    prefixes: InclusivePrefixes<'a>,
+    digest_hash: Hash,
+    expected_digest: Vec<u8>,
+}
+
+/// Checks `signature`'s structure and SignedInfo signature. `signature` must be a direct child of
+/// `signed` and sign exactly `signed` (enveloped). Verify before you read: the referenced element
+/// (the large, attacker-shaped part) is not canonicalized here, only SignedInfo (small, capped);
+/// xmldsig-core §3.2 orders reference validation first, but both must pass and the order of two
+/// checks that must both hold is ours to choose. `buf` is scratch space, reused across calls.
+pub fn verify_signed_info<'a>(
     signed: Node<'a, 'a>,
     signature: Node<'a, 'a>,
     keys: &IdpKeys,
     buf: &mut Vec<u8>,
-) -> Result<(), SamlError> {
+) -> Result<SignedReference<'a>, SamlError> {
     if keys.is_empty() {
         return Err(SamlError::NoIdpCertificate);
     }
@@ -210,10 +244,10 @@ pub fn verify_enveloped<'a>(
         .next()
         .filter(|n| is_ds(n, "SignedInfo"))
         .ok_or(SamlError::MalformedSignature)?;
-    let signature_value = parts
-        .next()
-        .filter(|n| is_ds(n, "SignatureValue"))
-        .ok_or(SamlError::MalformedSignature)?;
+    let signature_value = leaf(parts.next(), "SignatureValue")?;
+    if signed_info.range().len() > MAX_SIGNED_INFO_BYTES {
+        return Err(SamlError::ResponseTooComplex);
+    }
 
     // SignedInfo: CanonicalizationMethod, SignatureMethod, exactly one Reference (SAML core §5.4.2).
     let mut si = elements(signed_info);
@@ -261,28 +295,22 @@ pub fn verify_enveloped<'a>(
         .next()
         .filter(|n| is_ds(n, "Transforms"))
         .ok_or(SamlError::UnsupportedTransform)?;
-    let digest_method = rp
-        .next()
-        .filter(|n| is_ds(n, "DigestMethod"))
-        .ok_or(SamlError::MalformedSignature)?;
-    let digest_value = rp
-        .next()
-        .filter(|n| is_ds(n, "DigestValue"))
-        .ok_or(SamlError::MalformedSignature)?;
+    let digest_method = leaf(rp.next(), "DigestMethod")?;
+    let digest_value = leaf(rp.next(), "DigestValue")?;
     if rp.next().is_some() {
         return Err(SamlError::MalformedSignature);
     }
     // Exactly enveloped-signature then exclusive C14N (SAML core §5.4.4): no XSLT, no XPath.
-    let t: Vec<Node> = elements(transforms).collect();
-    let ref_prefixes = match t.as_slice() {
-        [env, exc]
-            if is_ds(env, "Transform")
-                && is_ds(exc, "Transform")
+    let mut t = elements(transforms);
+    let ref_prefixes = match (t.next(), t.next(), t.next()) {
+        (Some(env), Some(exc), None)
+            if is_ds(&env, "Transform")
+                && is_ds(&exc, "Transform")
                 && env.attribute("Algorithm") == Some(ENVELOPED)
-                && elements(*env).next().is_none()
+                && elements(env).next().is_none()
                 && exc.attribute("Algorithm") == Some(EXC_C14N) =>
         {
-            inclusive_prefixes(*exc)?
+            inclusive_prefixes(exc)?
         }
         _ => return Err(SamlError::UnsupportedTransform),
     };
@@ -298,24 +326,47 @@ pub fn verify_enveloped<'a>(
         decode_b64(&text_of(signature_value)).ok_or(SamlError::MalformedSignature)?;
 
     buf.clear();
-    canonicalize(signed, Some(signature.id()), &ref_prefixes, buf)
-        .map_err(|_| SamlError::MalformedResponse)?;
-    if digest_hash.digest(buf) != expected_digest {
-        return Err(SamlError::DigestMismatch);
-    }
-
-    buf.clear();
-    canonicalize(signed_info, None, &si_prefixes, buf).map_err(|_| SamlError::MalformedResponse)?;
+    canonicalize(signed_info, None, &si_prefixes, buf).map_err(c14n_error)?;
     let hashed = sig_hash.digest(buf);
-    if keys
+    if !keys
         .0
         .iter()
         .any(|k| k.verify(sig_hash, &hashed, &signature_bytes))
     {
-        Ok(())
-    } else {
-        Err(SamlError::SignatureInvalid)
+        return Err(SamlError::SignatureInvalid);
     }
+    Ok(SignedReference {
+        signed,
+        signature,
+        prefixes: ref_prefixes,
+        digest_hash,
+        expected_digest,
+    })
+}
+
+impl SignedReference<'_> {
+    /// Reference validation (xmldsig-core §3.2.1): the enveloped-signature and exc-C14N transforms
+    /// applied to the signed element, then its digest compared with the signed DigestValue.
+    pub fn verify_digest(&self, buf: &mut Vec<u8>) -> Result<(), SamlError> {
+        buf.clear();
+        canonicalize(self.signed, Some(self.signature.id()), &self.prefixes, buf)
+            .map_err(c14n_error)?;
+        if self.digest_hash.digest(buf) != self.expected_digest {
+            return Err(SamlError::DigestMismatch);
+        }
+        Ok(())
+    }
+}
+
+/// Verifies `signature`, which must be a direct child of `signed` and sign exactly `signed`
+/// (enveloped): SignedInfo's signature first, then the digest of `signed`.
+pub fn verify_enveloped<'a>(
+    signed: Node<'a, 'a>,
+    signature: Node<'a, 'a>,
+    keys: &IdpKeys,
+    buf: &mut Vec<u8>,
+) -> Result<(), SamlError> {
+    verify_signed_info(signed, signature, keys, buf)?.verify_digest(buf)
 }
 
 /// All text of an element, comments and processing instructions skipped (never just the first

@@ -12,7 +12,7 @@
 //! | resource counter    | `ORG#{org}`                     | `COUNT#{USER,GROUP}` |                                    |                 |
 //! | paging cursor       | `ORG#{org}#PAGE#{kind}#{start}` | `PAGE`             |                                      |                 |
 //! | retired user        | `ORG#{org}`                     | `RETIRED#{id}`     |                                      |                 |
-//! | session             | `ORG#{org}#SESSION#{hash}`      | `SESSION`          | `ORG#{org}#USESS#{uid}` / hash       |                 |
+//! | session             | `ORG#{org}#SESSION#{hash}`      | `SESSION`          | `ORG#{org}#USESS#{uid}` / hash       | `ORG#{org}#SIGNIN#{sign-in id}` / hash |
 //! | AuthnRequest ID     | `ORG#{org}#AUTHNREQ#{id}`       | `AUTHNREQ`         |                                      |                 |
 //! | seen assertion ID   | `ORG#{org}#ASSERTION#{id}`      | `ASSERTION`        |                                      |                 |
 //! | one-time code       | `ORG#{org}#CODE#{hash}`         | `CODE`             |                                      |                 |
@@ -75,6 +75,11 @@ pub fn session_pk(org: &str, token_hash: &str) -> String {
 pub const SESSION_SK: &str = "SESSION";
 pub fn user_sessions_index_pk(org: &str, user_id: &str) -> String {
     format!("ORG#{org}#USESS#{user_id}")
+}
+
+/// Every session one sign-in opened (browser + code exchange), so logout ends them together.
+pub fn sign_in_sessions_index_pk(org: &str, sign_in_id: &str) -> String {
+    format!("ORG#{org}#SIGNIN#{sign_in_id}")
 }
 
 pub fn authn_request_pk(org: &str, id: &str) -> String {

@@ -23,7 +23,9 @@ use crate::org::Org;
 
 pub use dynamo::DynamoStore;
 pub use oidc::{AppClient, AuthorizationRequest, Grant, IssuedCode, LogoutNotice, OidcStore};
-pub use sign_in::{CodeGrant, OneTimeCode, SignIn, SignInError, SignInStore, UserWrite};
+pub use sign_in::{
+    AnsweredRequest, CodeGrant, OneTimeCode, SignIn, SignInError, SignInStore, UserWrite,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -24,6 +24,64 @@ pub(super) fn session_item(org: &str, session: &Session) -> Item {
     ])
 }
 
+/// A session opened by sign-in `sign_in_id`: indexed on gsi2 by it, so logout finds its siblings.
+pub(super) fn linked_session_item(org: &str, session: &Session, sign_in_id: &str) -> Item {
+    let mut item = session_item(org, session);
+    item.insert(
+        "gsi2pk".to_string(),
+        s(sign_in_sessions_index_pk(org, sign_in_id)),
+    );
+    item.insert("gsi2sk".to_string(), s(&session.token_hash));
+    item.insert("sign_in_id".to_string(), s(sign_in_id));
+    item
+}
+
+/// One sign-in opens the browser's session and at most one more per one-time code (one code per
+/// sign-in): a few is all there can be, so the logout query reads one bounded page.
+pub(super) const MAX_SESSIONS_PER_SIGN_IN: i32 = 10;
+
+impl DynamoStore {
+    /// The session `token_hash` and its sign-in's other sessions, in one transaction.
+    pub(super) async fn delete_sign_in_sessions(
+        &self,
+        org: &str,
+        token_hash: &str,
+    ) -> StoreResult<usize> {
+        let Some(item) = self.get(session_pk(org, token_hash), SESSION_SK).await? else {
+            return Ok(0);
+        };
+        let mut pks = vec![session_pk(org, token_hash)];
+        if let Some(sign_in_id) = get_opt_s(&item, "sign_in_id") {
+            let (siblings, _) = self
+                .query_page(
+                    Some("gsi2"),
+                    "gsi2pk",
+                    &sign_in_sessions_index_pk(org, &sign_in_id),
+                    None,
+                    None,
+                    Some(MAX_SESSIONS_PER_SIGN_IN),
+                )
+                .await?;
+            for sibling in &siblings {
+                let pk = get_s(sibling, "pk")?;
+                if !pks.contains(&pk) {
+                    pks.push(pk);
+                }
+            }
+        }
+        let count = pks.len();
+        let deletes = pks
+            .into_iter()
+            .map(|pk| self.delete(pk, SESSION_SK.to_string(), None, &[]))
+            .collect::<StoreResult<Vec<_>>>()?;
+        match self.transact(deletes).await {
+            Ok(()) => Ok(count),
+            Err(TxError::Condition(_)) => Ok(count),
+            Err(TxError::Store(e)) => Err(e),
+        }
+    }
+}
+
 impl SessionStore for DynamoStore {
     async fn create_session(&self, org: &str, session: &Session) -> StoreResult<()> {
         let item = session_item(org, session);

@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
 
-use super::sessions::session_item;
+use super::sessions::linked_session_item;
 use super::users::{claim_item, user_item};
 use super::*;
 use crate::store::keys::*;
@@ -31,6 +31,32 @@ impl DynamoStore {
 }
 
 impl SignInStore for DynamoStore {
+    async fn remember_browser_request(
+        &self,
+        org: &str,
+        id: &str,
+        browser_hash: &str,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        let item = HashMap::from([
+            ("pk".to_string(), s(authn_request_pk(org, id))),
+            ("sk".to_string(), s(AUTHN_REQUEST_SK)),
+            ("type".to_string(), s("authn_request")),
+            ("browser".to_string(), s(browser_hash)),
+            (TTL_ATTR.to_string(), n(expires_at)),
+        ]);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(sdk)?;
+        self.stats.trip(0, 1);
+        Ok(())
+    }
+
     async fn sign_in(&self, org: &str, si: &SignIn, now: i64) -> Result<(), SignInError> {
         let mut items = Vec::with_capacity(6);
         // 0: the assertion ID, new or expired (an unswept expired record is not a replay).
@@ -44,16 +70,20 @@ impl SignInStore for DynamoStore {
             "attribute_not_exists(pk) OR #exp <= :now",
             now,
         )?);
-        // 1: the AuthnRequest ID, which must exist and be live; deleting it makes it single-use.
-        let request_index = match &si.in_response_to {
-            Some(id) => {
+        // 1: the AuthnRequest ID, which must exist, be live and have been issued to the browser
+        // that posts its answer; deleting it makes it single-use. The stored value is the SHA-256
+        // of a 256-bit secret, so DynamoDB's comparison leaks nothing an attacker could steer.
+        let request_index = match &si.request {
+            Some(req) => {
                 let d = Delete::builder()
                     .table_name(&self.table)
-                    .key("pk", s(authn_request_pk(org, id)))
+                    .key("pk", s(authn_request_pk(org, &req.id)))
                     .key("sk", s(AUTHN_REQUEST_SK))
-                    .condition_expression("attribute_exists(pk) AND #exp > :now")
+                    .condition_expression("attribute_exists(pk) AND #exp > :now AND #br = :b")
                     .expression_attribute_names("#exp", TTL_ATTR)
+                    .expression_attribute_names("#br", "browser")
                     .expression_attribute_values(":now", n(now))
+                    .expression_attribute_values(":b", s(&req.browser_hash))
                     .build()
                     .map_err(backend)?;
                 items.push(TransactWriteItem::builder().delete(d).build());
@@ -62,7 +92,7 @@ impl SignInStore for DynamoStore {
             None => None,
         };
         items.push(self.put(
-            session_item(org, &si.session),
+            linked_session_item(org, &si.session, &si.sign_in_id),
             Some("attribute_not_exists(pk)"),
             &[],
         )?);
@@ -74,6 +104,7 @@ impl SignInStore for DynamoStore {
                     ("type".to_string(), s("one_time_code")),
                     ("user_id".to_string(), s(&si.session.user_id)),
                     ("session_expires_at".to_string(), n(si.session.expires_at)),
+                    ("sign_in_id".to_string(), s(&si.sign_in_id)),
                     (TTL_ATTR.to_string(), n(code.expires_at)),
                 ]),
                 Some("attribute_not_exists(pk)"),
@@ -81,7 +112,17 @@ impl SignInStore for DynamoStore {
             )?);
         }
         match &si.user {
-            UserWrite::Unchanged => {}
+            UserWrite::Unchanged { user_id, version } => {
+                let c = ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(org_pk(org)))
+                    .key("sk", s(user_sk(user_id)))
+                    .condition_expression("version = :v")
+                    .expression_attribute_values(":v", n(*version))
+                    .build()
+                    .map_err(backend)?;
+                items.push(TransactWriteItem::builder().condition_check(c).build());
+            }
             UserWrite::Create(user) => {
                 // The per-org user count (SCIM totalResults) moves with every create.
                 items.push(self.counter_add(org, "USER", 1)?);
@@ -130,6 +171,29 @@ impl SignInStore for DynamoStore {
         Ok(Some(CodeGrant {
             user_id: get_s(&item, "user_id")?,
             session_expires_at: get_n(&item, "session_expires_at")?,
+            sign_in_id: get_opt_s(&item, "sign_in_id"),
         }))
+    }
+
+    async fn create_linked_session(
+        &self,
+        org: &str,
+        session: &Session,
+        sign_in_id: &str,
+    ) -> StoreResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(linked_session_item(org, session, sign_in_id)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(sdk)?;
+        self.stats.trip(0, 1);
+        Ok(())
+    }
+
+    async fn end_sign_in(&self, org: &str, token_hash: &str) -> StoreResult<usize> {
+        self.delete_sign_in_sessions(org, token_hash).await
     }
 }

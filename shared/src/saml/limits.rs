@@ -1,0 +1,175 @@
+//! Structural limits on a posted SAML document, checked in one linear pass of a streaming XML
+//! tokenizer (`xmlparser`, by roxmltree's author) *before* roxmltree builds its DOM.
+//!
+//! Why before parsing: roxmltree gives every element that declares a namespace its own copy of the
+//! bindings in scope, checking each inherited one against the element's own declarations — work
+//! quadratic in the bindings in scope, for every such element. Measured on a debug build: 34 KB
+//! (2,000 declarations on the root, 200 children declaring one each) took 19 s to parse. After
+//! this check, parsing, the validator's passes and exclusive C14N are all linear in the document.
+//!
+//! The limits sit far above what IdPs send. The SSOReady corpus (ADFS, Google, JumpCloud,
+//! Keycloak, Okta, Ping) and our Okta-shaped fixtures have at most 4 declarations on an element,
+//! 5 along any path, 5 attributes on an element and 10 levels; an Okta response has about 45
+//! elements plus one per attribute value, so 4,096 elements is ~4,000 group memberships — more
+//! than fit in the ACS body limit (docs/operations.md, "Limits and scale").
+
+use xmlparser::{ElementEnd, Token, Tokenizer};
+
+use super::c14n::{MAX_ATTRIBUTES, MAX_DEPTH, MAX_NAMESPACES};
+use super::error::SamlError;
+
+/// Elements in the whole document.
+pub const MAX_ELEMENTS: usize = 4096;
+/// Namespace declarations on an element and all its ancestors: an upper bound on the bindings in
+/// scope there (the same cap exclusive C14N applies to them).
+pub const MAX_NAMESPACES_ON_PATH: usize = MAX_NAMESPACES;
+/// The sum, over elements that declare a namespace, of the square of the declarations on their
+/// path: roxmltree's namespace work. An Okta response with 1,000 group values costs 16,000
+/// (each value declares `xsi` under 3 bindings); the cap allows 4,096 of them.
+pub const MAX_NAMESPACE_WORK: usize = 4096 * 16;
+
+/// Refuses documents past the limits with [`SamlError::ResponseTooComplex`], and text the
+/// tokenizer cannot read with [`SamlError::MalformedResponse`]. A DTD ends the scan: roxmltree
+/// then refuses it (`dtd_forbidden`) without reading further.
+pub fn check(xml: &str) -> Result<(), SamlError> {
+    // Declarations on the path to each open element, innermost last. At most MAX_DEPTH + 1 long.
+    let mut path: Vec<usize> = Vec::with_capacity(16);
+    let (mut elements, mut work) = (0usize, 0usize);
+    let (mut attributes, mut declared) = (0usize, 0usize);
+    for token in Tokenizer::from(xml) {
+        match token.map_err(|_| SamlError::MalformedResponse)? {
+            Token::ElementStart { .. } => {
+                elements += 1;
+                if elements > MAX_ELEMENTS || path.len() > MAX_DEPTH {
+                    return Err(SamlError::ResponseTooComplex);
+                }
+                (attributes, declared) = (0, 0);
+            }
+            Token::Attribute { prefix, local, .. } => {
+                // `xmlns:p="..."` or `xmlns="..."` (XML Namespaces §3); anything else is an attribute.
+                if prefix.as_str() == "xmlns" || (prefix.is_empty() && local.as_str() == "xmlns") {
+                    declared += 1;
+                } else {
+                    attributes += 1;
+                }
+                if attributes > MAX_ATTRIBUTES || declared > MAX_NAMESPACES {
+                    return Err(SamlError::ResponseTooComplex);
+                }
+            }
+            Token::ElementEnd { end, .. } => match end {
+                ElementEnd::Open | ElementEnd::Empty => {
+                    let on_path = path.last().copied().unwrap_or(0) + declared;
+                    if declared > 0 {
+                        work += on_path * on_path;
+                    }
+                    if on_path > MAX_NAMESPACES_ON_PATH || work > MAX_NAMESPACE_WORK {
+                        return Err(SamlError::ResponseTooComplex);
+                    }
+                    if matches!(end, ElementEnd::Open) {
+                        path.push(on_path);
+                    }
+                    declared = 0;
+                }
+                ElementEnd::Close(..) => {
+                    path.pop();
+                }
+            },
+            Token::DtdStart { .. } => return Ok(()),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(depth: usize) -> String {
+        format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth))
+    }
+
+    #[test]
+    fn nesting_up_to_the_depth_cap_passes_and_one_level_more_is_refused() {
+        assert_eq!(check(&nested(MAX_DEPTH + 1)), Ok(()));
+        assert_eq!(
+            check(&nested(MAX_DEPTH + 2)),
+            Err(SamlError::ResponseTooComplex)
+        );
+    }
+
+    #[test]
+    fn more_elements_than_the_cap_are_refused() {
+        let doc = |n: usize| format!("<r>{}</r>", "<e/>".repeat(n - 1));
+        assert_eq!(check(&doc(MAX_ELEMENTS)), Ok(()));
+        assert_eq!(
+            check(&doc(MAX_ELEMENTS + 1)),
+            Err(SamlError::ResponseTooComplex)
+        );
+    }
+
+    #[test]
+    fn more_attributes_on_an_element_than_the_cap_are_refused() {
+        let doc = |n: usize| {
+            let attrs: String = (0..n).map(|i| format!(r#" a{i}="v""#)).collect();
+            format!("<r{attrs}/>")
+        };
+        assert_eq!(check(&doc(MAX_ATTRIBUTES)), Ok(()));
+        assert_eq!(
+            check(&doc(MAX_ATTRIBUTES + 1)),
+            Err(SamlError::ResponseTooComplex)
+        );
+    }
+
+    #[test]
+    fn namespace_declarations_are_capped_per_element_and_along_a_path() {
+        let decls = |n: usize, tag: &str| -> String {
+            (0..n).map(|i| format!(r#" xmlns:{tag}{i}="u""#)).collect()
+        };
+        let one = |n: usize| format!("<r{}/>", decls(n, "p"));
+        assert_eq!(check(&one(MAX_NAMESPACES)), Ok(()));
+        assert_eq!(
+            check(&one(MAX_NAMESPACES + 1)),
+            Err(SamlError::ResponseTooComplex)
+        );
+        // Split over a parent and a child: the child has them all in scope.
+        let half = MAX_NAMESPACES / 2;
+        let split = |extra: usize| {
+            format!(
+                r#"<r{}><c{} xmlns="d"/></r>"#,
+                decls(half, "p"),
+                decls(half - 1 + extra, "q")
+            )
+        };
+        assert_eq!(check(&split(0)), Ok(()));
+        assert_eq!(check(&split(1)), Err(SamlError::ResponseTooComplex));
+    }
+
+    /// The shape that made roxmltree quadratic: many elements each declaring one namespace under
+    /// a parent with many bindings in scope.
+    #[test]
+    fn many_declaring_elements_under_many_bindings_are_refused() {
+        let root: String = (0..15).map(|i| format!(r#" xmlns:p{i}="u""#)).collect();
+        let doc = |n: usize| format!(r#"<r{root}>{}</r>"#, r#"<c xmlns:z="v"/>"#.repeat(n));
+        // Each child costs 16² = 256; the root 15² = 225.
+        let fits = (MAX_NAMESPACE_WORK - 225) / 256;
+        assert_eq!(check(&doc(fits)), Ok(()));
+        assert_eq!(check(&doc(fits + 1)), Err(SamlError::ResponseTooComplex));
+    }
+
+    #[test]
+    fn an_okta_response_with_a_thousand_group_values_passes() {
+        let values = r#"<saml2:AttributeValue xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="xs:string">g</saml2:AttributeValue>"#
+            .repeat(1000);
+        let xml = format!(
+            r#"<saml2p:Response xmlns:saml2p="p"><saml2:Assertion xmlns:saml2="a" xmlns:xs="x"><saml2:AttributeStatement><saml2:Attribute Name="groups">{values}</saml2:Attribute></saml2:AttributeStatement></saml2:Assertion></saml2p:Response>"#
+        );
+        assert_eq!(check(&xml), Ok(()));
+    }
+
+    #[test]
+    fn text_the_tokenizer_cannot_read_is_malformed() {
+        assert_eq!(check("<a =''/>"), Err(SamlError::MalformedResponse));
+        assert_eq!(check("<a x='1' x='2"), Err(SamlError::MalformedResponse));
+    }
+}
