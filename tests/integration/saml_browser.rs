@@ -18,14 +18,6 @@ use crate::saml::{
 };
 use crate::support::{body_json, body_text, event, table_name};
 
-async fn logout(env: &Env, cookie: &str) -> u16 {
-    let path = format!("/orgs/{}/logout", env.org.org);
-    env.call(event("POST", &path, &[("cookie", cookie)], None))
-        .await
-        .status()
-        .as_u16()
-}
-
 async fn update_org(env: &Env, change: impl FnOnce(&mut shared::org::Org)) {
     let mut org = env.app.store.get_org(&env.org.org).await.unwrap().unwrap();
     change(&mut org);
