@@ -157,7 +157,7 @@ pub async fn env() -> Env {
         .await
         .unwrap();
     app.store
-        .add_members(&org.org, &group.id, &[user.id.clone()], 1)
+        .add_members(&org.org, &group.id, std::slice::from_ref(&user.id), 1)
         .await
         .unwrap();
 

@@ -106,7 +106,7 @@ async fn an_app_using_the_openidconnect_crate_signs_in_and_is_logged_out_by_back
         .await
         .unwrap();
     store
-        .add_members(&org.org, &group.id, &[user.id.clone()], now())
+        .add_members(&org.org, &group.id, std::slice::from_ref(&user.id), now())
         .await
         .unwrap();
 
