@@ -20,6 +20,7 @@ EVENTS = {
     "session": "session-get.json",
     "scim-users": "scim-service-provider-config-get.json",
     "scim-groups": "scim-groups-create.json",
+    "oidc": "oidc-discovery-get.json",
 }
 
 

@@ -21,6 +21,8 @@ type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 pub struct App<S = DynamoStore> {
     pub config: Config,
     pub store: S,
+    /// Signs OIDC tokens with the KMS key (`crate::oidc::jwt`).
+    pub signer: crate::oidc::jwt::Signer,
     clock: Clock,
     org_cache: Mutex<HashMap<String, (Instant, Org)>>,
 }
@@ -97,8 +99,13 @@ fn system_now() -> i64 {
 
 impl<S: Store> App<S> {
     pub fn new(config: Config, store: S) -> Self {
+        let signer = crate::oidc::jwt::Signer::new(
+            config.oidc_kms_key_id.clone(),
+            config.oidc_previous_kms_key_id.clone(),
+        );
         App {
             config,
+            signer,
             store,
             clock: Arc::new(system_now),
             org_cache: Mutex::new(HashMap::new()),
@@ -127,7 +134,10 @@ impl<S: Store> App<S> {
             .lambda_context_ref()
             .map(|c| c.request_id.clone())
             .unwrap_or_default();
-        let matched = match_path(req.uri().path())
+        // Org-less routes (the OpenID Connect provider) first; then `/orgs/{org}/...`.
+        let matched = crate::routes::match_deployment_path(req.uri().path())
+            .map(|r| (String::new(), r))
+            .or_else(|| match_path(req.uri().path()))
             .filter(|(_, r)| function.is_none_or(|f| r.function() == f));
         let (org_name, route_template, flavor) = match &matched {
             Some((org, route)) => (org.as_str(), route.template(), flavor_of(route)),
@@ -135,6 +145,9 @@ impl<S: Store> App<S> {
         };
         let result = match matched.clone() {
             None => Err(AppError::NoRoute),
+            Some((_, route)) if route.is_deployment_level() => {
+                handlers::oidc::dispatch(self, route, &req).await
+            }
             Some((org, route)) => self.serve(org, route, &req).await,
         };
         let (response, outcome) = match result {
@@ -274,6 +287,7 @@ fn flavor_of(route: &Route) -> Flavor {
     match route {
         r if r.is_scim() => Flavor::Scim,
         Route::Session | Route::Logout => Flavor::Json,
+        r if r.is_deployment_level() => crate::handlers::oidc::flavor(r),
         _ => Flavor::Page,
     }
 }

@@ -19,6 +19,11 @@ pub struct Config {
     /// Write CloudWatch EMF metric lines to stdout: on by default inside Lambda
     /// (`AWS_LAMBDA_FUNCTION_NAME` is set), off elsewhere; `EMIT_METRICS=true|false` overrides.
     pub emit_metrics: bool,
+    /// The AWS KMS key (ECC_NIST_P256, SIGN_VERIFY) that signs OIDC tokens (`OIDC_KMS_KEY_ID`),
+    /// and the one it replaced, still published in the JWKS during a rotation
+    /// (`OIDC_PREVIOUS_KMS_KEY_ID`). Key ids or ARNs; not secret.
+    pub oidc_kms_key_id: Option<String>,
+    pub oidc_previous_kms_key_id: Option<String>,
     /// Where a browser lands after a good sign-in when neither an allowed RelayState nor the
     /// org's default app URL says (template parameter `DefaultAppUrl`, env `DEFAULT_APP_URL`).
     /// Absolute https; empty means our own signed-in page.
@@ -75,6 +80,11 @@ impl Config {
             }
             _ => None,
         };
+        let non_empty = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         Ok(Self {
             table_name,
             public_base_url,
@@ -85,6 +95,8 @@ impl Config {
                 .map(Duration::from_millis)
                 .unwrap_or(Duration::from_secs(8)),
             emit_metrics,
+            oidc_kms_key_id: non_empty("OIDC_KMS_KEY_ID"),
+            oidc_previous_kms_key_id: non_empty("OIDC_PREVIOUS_KMS_KEY_ID"),
             default_app_url,
         })
     }

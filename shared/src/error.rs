@@ -40,6 +40,9 @@ pub enum AppError {
     NotImplemented(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// AWS KMS could not sign or give out a public key (OIDC tokens, JWKS).
+    #[error("the signing key is unavailable")]
+    Kms(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A refused SAML response or sign-in: the page names the failed check and nothing else.
     #[error(transparent)]
     Saml(#[from] SamlError),
@@ -88,6 +91,7 @@ impl AppError {
             AppError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::Saml(e) => e.status(),
+            AppError::Kms(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Store(e) => match e {
                 StoreError::AlreadyExists(_) | StoreError::Uniqueness { .. } => {
                     StatusCode::CONFLICT
@@ -117,6 +121,7 @@ impl AppError {
             AppError::NotImplemented(_) => "not_implemented",
             AppError::PreconditionFailed(_) => "precondition_failed",
             AppError::Saml(e) => e.code(),
+            AppError::Kms(_) => "kms_failed",
             AppError::Store(e) => match e {
                 StoreError::AlreadyExists(_) => "already_exists",
                 StoreError::Uniqueness { .. } => "uniqueness",

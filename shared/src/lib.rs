@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod oidc;
 pub mod org;
 pub mod routes;
 pub mod saml;

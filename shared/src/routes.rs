@@ -16,16 +16,19 @@ pub enum Function {
     ScimUsers,
     ScimGroups,
     Session,
+    /// The OpenID Connect provider: discovery, JWKS, authorize, token, userinfo, logout.
+    Oidc,
 }
 
 impl Function {
-    pub const ALL: [Function; 6] = [
+    pub const ALL: [Function; 7] = [
         Function::SamlAcs,
         Function::SamlMetadata,
         Function::SamlLogin,
         Function::ScimUsers,
         Function::ScimGroups,
         Function::Session,
+        Function::Oidc,
     ];
 
     /// The binary (and crate) name under `functions/`, as named in template.yaml.
@@ -37,6 +40,7 @@ impl Function {
             Function::ScimUsers => "scim-users",
             Function::ScimGroups => "scim-groups",
             Function::Session => "session",
+            Function::Oidc => "oidc",
         }
     }
 }
@@ -64,6 +68,13 @@ pub enum Route {
     ScimGroups(Option<String>),
     /// Anything else under `/scim/v2/`: answered with a SCIM 404 body.
     ScimUnknown,
+    // Deployment-level routes (no org in the path): the OpenID Connect provider.
+    OidcDiscovery,
+    OidcJwks,
+    OidcAuthorize,
+    OidcToken,
+    OidcUserinfo,
+    OidcLogout,
 }
 
 /// The route templates, as API Gateway and template.yaml spell them, with the function serving each.
@@ -90,6 +101,12 @@ pub const ROUTES: &[(&str, Function)] = &[
     ("/orgs/{org}/scim/v2/{proxy+}", Function::ScimUsers),
     ("/orgs/{org}/scim/v2/Groups", Function::ScimGroups),
     ("/orgs/{org}/scim/v2/Groups/{id}", Function::ScimGroups),
+    ("/.well-known/openid-configuration", Function::Oidc),
+    ("/oauth2/jwks", Function::Oidc),
+    ("/oauth2/authorize", Function::Oidc),
+    ("/oauth2/token", Function::Oidc),
+    ("/oauth2/userinfo", Function::Oidc),
+    ("/oauth2/logout", Function::Oidc),
 ];
 
 impl Route {
@@ -112,6 +129,12 @@ impl Route {
             Route::ScimGroups(None) => "/orgs/{org}/scim/v2/Groups",
             Route::ScimGroups(Some(_)) => "/orgs/{org}/scim/v2/Groups/{id}",
             Route::ScimUnknown => "/orgs/{org}/scim/v2/{proxy+}",
+            Route::OidcDiscovery => "/.well-known/openid-configuration",
+            Route::OidcJwks => "/oauth2/jwks",
+            Route::OidcAuthorize => "/oauth2/authorize",
+            Route::OidcToken => "/oauth2/token",
+            Route::OidcUserinfo => "/oauth2/userinfo",
+            Route::OidcLogout => "/oauth2/logout",
         }
     }
 
@@ -127,16 +150,24 @@ impl Route {
     /// The methods this route answers, for the `Allow` header of a 405 (RFC 9110 §15.5.6).
     pub fn allowed_methods(&self) -> &'static str {
         match self {
-            Route::SamlMetadata | Route::SamlLogin | Route::SignedIn => "GET",
+            Route::SamlMetadata | Route::SamlLogin | Route::Session | Route::SignedIn => "GET",
             Route::SamlAcs | Route::Logout => "POST",
-            Route::Session => "GET, POST",
             Route::ScimServiceProviderConfig
             | Route::ScimResourceTypes(_)
             | Route::ScimSchemas(_)
             | Route::ScimUnknown => "GET",
             Route::ScimUsers(None) | Route::ScimGroups(None) => "GET, POST",
             Route::ScimUsers(Some(_)) | Route::ScimGroups(Some(_)) => "GET, PUT, PATCH, DELETE",
+            Route::OidcDiscovery | Route::OidcJwks => "GET",
+            Route::OidcToken => "POST",
+            // OIDC Core §3.1.2.1 and §5.3.1, RP-Initiated Logout §2: GET and POST.
+            Route::OidcAuthorize | Route::OidcUserinfo | Route::OidcLogout => "GET, POST",
         }
+    }
+
+    /// Routes outside `/orgs/{org}/`: no org is loaded before the handler runs.
+    pub fn is_deployment_level(&self) -> bool {
+        !self.template().starts_with("/orgs/")
     }
 
     /// SCIM routes answer errors with RFC 7644 §3.12 bodies; the others with plain text.
@@ -181,6 +212,19 @@ pub fn match_path(path: &str) -> Option<(String, Route)> {
     Some((org, route))
 }
 
+/// The deployment-level routes (no org in the path).
+pub fn match_deployment_path(path: &str) -> Option<Route> {
+    Some(match path {
+        "/.well-known/openid-configuration" => Route::OidcDiscovery,
+        "/oauth2/jwks" => Route::OidcJwks,
+        "/oauth2/authorize" => Route::OidcAuthorize,
+        "/oauth2/token" => Route::OidcToken,
+        "/oauth2/userinfo" => Route::OidcUserinfo,
+        "/oauth2/logout" => Route::OidcLogout,
+        _ => return None,
+    })
+}
+
 fn percent_decode(s: &str) -> Option<String> {
     url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
         .next()
@@ -201,6 +245,12 @@ mod tests {
     #[test]
     fn every_route_template_matches_a_sample_path_back_to_itself() {
         for (template, function) in ROUTES {
+            if let Some(route) = match_deployment_path(template) {
+                assert!(route.is_deployment_level());
+                assert_eq!(route.template(), *template);
+                assert_eq!(route.function(), *function, "{template}");
+                continue;
+            }
             let (org, route) = match_path(&sample_path(template)).expect(template);
             assert_eq!(org, "acme");
             assert_eq!(route.template(), *template);

@@ -84,6 +84,12 @@ async fn an_unknown_org_gets_a_clear_404_on_every_route_and_method() {
                     ),
                 )
                 .await;
+                if !template.starts_with("/orgs/") {
+                    // The OIDC routes name no org in the path (oidc.rs tests them); whatever
+                    // arrives, never a 5xx.
+                    assert!(!resp.status().is_server_error(), "{method} {template}");
+                    continue;
+                }
                 assert_eq!(resp.status(), 404, "{method} {template} {org}");
                 let body = body_text(&resp);
                 assert!(body.contains("not found"), "{method} {template}: {body}");

@@ -8,6 +8,8 @@ mod cli;
 mod events;
 mod handlers;
 mod local_stack;
+mod oidc;
+mod oidc_e2e;
 mod okta_replay;
 mod packaging;
 mod routes;

@@ -12,6 +12,7 @@ use shared::store::DynamoStore;
 use shared::{App, Config};
 
 use crate::admin::{self, AdminError, CreateOrg, KeyReplacement};
+use crate::apps;
 use crate::local;
 use crate::template::{self, Template};
 
@@ -34,9 +35,49 @@ pub enum Command {
     /// Manage customer organizations.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Manage the apps that sign users in with OpenID Connect (docs/app-integration.md).
+    #[command(subcommand)]
+    App(AppCommand),
+    /// Act on one user's sessions.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Run the service locally.
     #[command(subcommand)]
     Local(LocalCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AppCommand {
+    /// Register an app; prints its client_id and client_secret (the secret is shown once).
+    Create {
+        name: String,
+        /// Where the app receives the code (exact match; https, or http on loopback). Repeatable.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// Where the app receives back-channel logout tokens (OIDC Back-Channel Logout 1.0).
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
+        /// Where RP-initiated logout may return the browser (exact match). Repeatable.
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// No client secret (a browser or native app): PKCE is then required.
+        #[arg(long)]
+        public: bool,
+    },
+    /// List registered apps (never their secrets).
+    List,
+    /// Show one app.
+    Show { client_id: String },
+    /// Mint a new client secret; the previous one stops working at once.
+    RotateSecret { client_id: String },
+    /// Delete an app; its tokens stop working at the next token request.
+    Delete { client_id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// End every session of a user (browser and apps); apps get a back-channel logout.
+    SignOut { org: String, user_id: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -302,6 +343,45 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
             }
             out.map(Some).map_err(admin_err)
         }
+        Command::App(cmd) => {
+            let store = store(false).await?;
+            let out = match cmd {
+                AppCommand::Create {
+                    name,
+                    redirect_uris,
+                    backchannel_logout_uri,
+                    post_logout_redirect_uris,
+                    public,
+                } => {
+                    apps::create_app(
+                        &store,
+                        apps::CreateApp {
+                            name: &name,
+                            redirect_uris: &redirect_uris,
+                            post_logout_redirect_uris: &post_logout_redirect_uris,
+                            backchannel_logout_uri: backchannel_logout_uri.as_deref(),
+                            public,
+                        },
+                        now(),
+                    )
+                    .await
+                }
+                AppCommand::List => apps::list_apps(&store).await,
+                AppCommand::Show { client_id } => apps::show_app(&store, &client_id).await,
+                AppCommand::RotateSecret { client_id } => {
+                    apps::rotate_secret(&store, &client_id, now()).await
+                }
+                AppCommand::Delete { client_id } => apps::delete_app(&store, &client_id).await,
+            };
+            out.map(Some).map_err(admin_err)
+        }
+        Command::User(UserCommand::SignOut { org, user_id }) => {
+            let store = store(false).await?;
+            apps::sign_out_user(&store, &org, &user_id)
+                .await
+                .map(Some)
+                .map_err(admin_err)
+        }
         Command::Local(LocalCommand::CreateTable) => {
             let store = store(true).await?;
             let def = Template::load(&template::default_path())
@@ -348,12 +428,24 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
                 other => other,
             }
             .map_err(admin_err)?;
+            // The OIDC signing key: OIDC_KMS_KEY_ID if set, else a new one in the local KMS.
+            let key_id = match std::env::var("OIDC_KMS_KEY_ID")
+                .ok()
+                .filter(|k| !k.trim().is_empty())
+            {
+                Some(k) => k,
+                None => local::create_signing_key(&shared::oidc::jwt::kms_client().await)
+                    .await
+                    .map_err(|e| format!("create the OIDC signing key in KMS: {e}"))?,
+            };
             let config = Config::from_lookup(|k| match k {
                 "TABLE_NAME" => Some(store.table().to_string()),
+                "OIDC_KMS_KEY_ID" => Some(key_id.clone()),
                 other => std::env::var(other).ok(),
             })
             .map_err(|e| e.to_string())?;
             let app = Arc::new(App::new(config, store));
+            tokio::spawn(local::deliver_backchannel_logouts(app.clone()));
             println!(
                 "{}",
                 serde_json::to_string_pretty(&demo).unwrap_or_default()

@@ -4,6 +4,7 @@
 //! environment points to: the local DynamoDB-API server or a deployed table.
 
 pub mod admin;
+pub mod apps;
 pub mod cli;
 pub mod fetch;
 pub mod local;

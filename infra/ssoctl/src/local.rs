@@ -149,6 +149,37 @@ async fn serve_one<S: Store + 'static>(
     }
 }
 
+/// Creates an OIDC signing key as template.yaml does (ECC_NIST_P256, SIGN_VERIFY) in the KMS the
+/// environment points to (the local server), and returns its id.
+pub async fn create_signing_key(kms: &aws_sdk_kms::Client) -> Result<String, BoxError> {
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+    let out = kms
+        .create_key()
+        .key_spec(KeySpec::EccNistP256)
+        .key_usage(KeyUsageType::SignVerify)
+        .description("sso-local OIDC token signing key")
+        .send()
+        .await?;
+    out.key_metadata()
+        .map(|m| m.key_id().to_string())
+        .ok_or_else(|| "CreateKey returned no key id".into())
+}
+
+/// How often the local stack looks for queued back-channel logouts. Deployed, the DynamoDB
+/// Stream triggers delivery at once; polling every half second keeps "within seconds" locally.
+const BACKCHANNEL_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The local stand-in for the `oidc-backchannel` function: the same delivery code, fed by
+/// polling the queue instead of a stream. Runs until the process ends.
+pub async fn deliver_backchannel_logouts<S: Store + 'static>(app: Arc<App<S>>) {
+    loop {
+        if let Err(e) = shared::oidc::backchannel::drain(app.clone(), 25).await {
+            tracing::warn!(error = %e, "reading the back-channel logout queue failed");
+        }
+        tokio::time::sleep(BACKCHANNEL_POLL).await;
+    }
+}
+
 /// Serves every route on `listener` until the process ends.
 pub async fn serve<S: Store + 'static>(
     app: Arc<App<S>>,

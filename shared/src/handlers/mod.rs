@@ -1,6 +1,7 @@
 //! Request handlers, one module per area. `dispatch` checks the method and calls the handler; the
 //! handler returns a response and its outcome code, or an `AppError` that `App::handle` renders.
 
+pub(crate) mod oidc;
 pub mod saml;
 mod scim;
 mod scim_groups;
@@ -24,7 +25,6 @@ pub(crate) async fn dispatch<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -
         (Route::SamlLogin, Method::GET) => saml::login(app, ctx, req).await,
         (Route::SamlAcs, Method::POST) => saml::acs(app, ctx, req).await,
         (Route::Session, Method::GET) => session::current(app, ctx, req).await,
-        (Route::Session, Method::POST) => session::exchange(app, ctx, req).await,
         (Route::Logout, Method::POST) => session::logout(app, ctx, req).await,
         (Route::SignedIn, Method::GET) => session::signed_in_page(app, ctx, req).await,
         (r, m) if r.is_scim() => scim::dispatch(app, ctx, req, m).await,

@@ -3,7 +3,8 @@
 //! The ACS costs three DynamoDB round trips on the happy path: (1) read the org (never cached
 //! here: trust changes take effect at once, issue 9 finding 8), (2) find the user by NameID,
 //! (3) one TransactWriteItems that records the assertion ID, consumes the request ID, writes the
-//! session and one-time code, and creates or updates the user.
+//! session, and creates or updates the user. An answer to an OIDC authorization request costs one
+//! more: attaching the code (`handlers/oidc.rs`).
 
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -23,7 +24,7 @@ use crate::saml::metadata::sp_metadata_xml;
 use crate::saml::validate::VerifiedAssertion;
 use crate::saml::validate::{validate, AcsInput, SamlConfig, SamlError};
 use crate::store::{
-    AnsweredRequest, OneTimeCode, Session, SignIn, SignInError, Store, StoreError, User, UserWrite,
+    AnsweredRequest, Session, SignIn, SignInError, Store, StoreError, User, UserWrite,
 };
 use crate::tokens::{Secret, TokenHash};
 
@@ -35,8 +36,6 @@ use crate::tokens::{Secret, TokenHash};
 pub const ACS_BODY_LIMIT: usize = 64 * 1024;
 /// Sessions last 24 hours from sign-in, whatever happens in between.
 pub const SESSION_SECONDS: i64 = 24 * 60 * 60;
-/// One-time codes on the redirect URL live a minute: the app's backend redeems them at once.
-pub const CODE_SECONDS: i64 = 60;
 /// A RelayState longer than this is not followed (bindings §3.4.3 asks for at most 80 bytes; app
 /// deep links are longer, but not this long), which also bounds the query rewrite below.
 pub const MAX_RELAY_STATE: usize = 2048;
@@ -77,13 +76,33 @@ fn query_param(req: &Request, name: &str) -> Option<String> {
 
 /// `GET /orgs/{org}/saml/login?RelayState=...`: 302 to Okta with an AuthnRequest.
 pub(super) async fn login<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
+    let relay_state = query_param(req, "RelayState");
+    begin_login(
+        app,
+        ctx,
+        req,
+        &new_request_id(),
+        relay_state.as_deref(),
+        None,
+    )
+    .await
+}
+
+/// The login itself, for request ID `id` (the OIDC authorization endpoint links its request to
+/// the ID it passes here); `login_hint` names the subject in the AuthnRequest.
+pub(super) async fn begin_login<S: Store>(
+    app: &App<S>,
+    ctx: &Ctx,
+    req: &Request,
+    id: &str,
+    relay_state: Option<&str>,
+    login_hint: Option<&str>,
+) -> Handled {
     let idp = require_idp(ctx)?;
     let sso_url = idp.sso_url.as_deref().ok_or_else(|| AppError::NotConfigured {
         code: "idp_sso_url_missing",
         detail: "the IdP metadata has no HTTP-Redirect SingleSignOnService: sign in from the Okta dashboard, or set metadata that has one".into(),
     })?;
-    let relay_state = query_param(req, "RelayState");
-    let id = new_request_id();
     // Bind the request ID to this browser (login CSRF, issue 9 finding 2): the ACS accepts an
     // answer to it only with this cookie. A browser that already holds a well-formed secret keeps
     // it, so two sign-ins started in two tabs both complete. Reusing a presented value is safe:
@@ -102,17 +121,19 @@ pub(super) async fn login<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> H
         }
     };
     // The redirect first: a bad SSO URL is refused before anything is written.
-    let xml = authn_request_xml(&ctx.org, &id, sso_url, ctx.now);
-    let url = redirect_url(sso_url, &xml, relay_state.as_deref()).map_err(|detail| {
-        AppError::NotConfigured {
+    let mut xml = authn_request_xml(&ctx.org, id, sso_url, ctx.now);
+    if let Some(hint) = login_hint {
+        xml = crate::saml::authn_request::with_subject_hint(&xml, hint);
+    }
+    let url =
+        redirect_url(sso_url, &xml, relay_state).map_err(|detail| AppError::NotConfigured {
             code: "idp_sso_url_invalid",
             detail,
-        }
-    })?;
+        })?;
     app.store
         .remember_browser_request(
             &ctx.org.org,
-            &id,
+            id,
             &TokenHash::of(browser_secret).0,
             ctx.now + REQUEST_TTL_SECONDS,
         )
@@ -189,24 +210,6 @@ fn plain_path(raw: &str) -> bool {
     !lower.contains('\\') && !["%2f", "%2e", "%5c"].iter().any(|e| lower.contains(e))
 }
 
-/// The app URL with our one-time code as its only `code` parameter: one already there (say,
-/// `code=ATTACKER` in an allowed RelayState) would come first, and frameworks read the first.
-pub fn with_code(mut url: url::Url, code: &str) -> url::Url {
-    if url.query_pairs().any(|(k, _)| k == "code") {
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(k, _)| k != "code")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        url.set_query(None);
-        if !kept.is_empty() {
-            url.query_pairs_mut().extend_pairs(kept);
-        }
-    }
-    url.query_pairs_mut().append_pair("code", code);
-    url
-}
-
 fn saml(e: SamlError) -> AppError {
     AppError::Saml(e)
 }
@@ -259,10 +262,12 @@ pub(super) async fn acs<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Han
     };
 
     let token = Secret::generate("sso");
+    // Apps learn who signed in through OpenID Connect (handlers/oidc.rs): the redirect to the
+    // app carries no code of ours any more (issue 11).
     let app_target =
         redirect_target(org, relay_state.as_deref()).or_else(|| app.config.default_app_url.clone());
-    let code = app_target.as_ref().map(|_| Secret::generate("code"));
     let sign_in_id = uuid::Uuid::new_v4().to_string();
+    let mut signed_in_user = String::new();
     for attempt in 1..=SIGN_IN_ATTEMPTS {
         let (user_id, user) = resolve_user(app, org, &verified, ctx.now).await?;
         let sign_in = SignIn {
@@ -276,15 +281,15 @@ pub(super) async fn acs<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Han
                 created_at: ctx.now,
                 expires_at,
             },
-            code: code.as_ref().map(|c| OneTimeCode {
-                code_hash: c.hash().0,
-                expires_at: ctx.now + CODE_SECONDS,
-            }),
+            code: None,
             user,
         };
         // Everything else, atomically, in one round trip.
         match app.store.sign_in(&org.org, &sign_in, ctx.now).await {
-            Ok(()) => break,
+            Ok(()) => {
+                signed_in_user = sign_in.session.user_id;
+                break;
+            }
             // Someone created or changed this user between our read and our write (two first
             // sign-ins at once): nothing was written, so read again and retry.
             Err(SignInError::UserConflict) if attempt < SIGN_IN_ATTEMPTS => {
@@ -302,9 +307,18 @@ pub(super) async fn acs<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Han
     }
 
     // POST/redirect/GET, always (issue 8 item 4): a refresh must never re-post the response.
-    let location = match (app_target, code) {
-        (Some(url), Some(code)) => with_code(url, code.expose()).to_string(),
-        _ => org.signed_in_url(),
+    // An answer to an OIDC authorization request goes back to the app with a code (issue 11).
+    let oidc_location = match verified.in_response_to.as_deref() {
+        Some(id) if crate::oidc::is_linked_request(id) => Some(
+            super::oidc::complete_sign_in(app, &org.org, id, &signed_in_user, expires_at, ctx.now)
+                .await?,
+        ),
+        _ => None,
+    };
+    let location = match (oidc_location, app_target) {
+        (Some(location), _) => location,
+        (None, Some(url)) => url.to_string(),
+        (None, None) => org.signed_in_url(),
     };
     let resp = Response::builder()
         .status(StatusCode::SEE_OTHER)
@@ -469,24 +483,6 @@ mod tests {
         );
         let long = format!("https://app.example.com/{}", "a".repeat(MAX_RELAY_STATE));
         assert_eq!(target(&long), "https://app.example.com/home");
-    }
-
-    #[test]
-    fn our_code_is_the_only_code_parameter_of_the_landing_url() {
-        let url = url::Url::parse("https://app.example.com/r?code=ATTACKER&x=1&code=B").unwrap();
-        let landed = with_code(url, "code_real");
-        let codes: Vec<_> = landed
-            .query_pairs()
-            .filter(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .collect();
-        assert_eq!(codes, ["code_real"]);
-        assert_eq!(
-            landed.as_str(),
-            "https://app.example.com/r?x=1&code=code_real"
-        );
-        let plain = with_code(url::Url::parse("https://app.example.com/r").unwrap(), "c");
-        assert_eq!(plain.as_str(), "https://app.example.com/r?code=c");
     }
 
     #[test]

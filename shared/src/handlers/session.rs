@@ -1,7 +1,9 @@
 //! The session API: who is signed in (`GET /orgs/{org}/session`), sign-out
-//! (`POST /orgs/{org}/logout`), the code exchange, and the signed-in page browsers land on when no
-//! app URL is set (`GET /orgs/{org}/signed-in`). Sessions are found by the hash of their token,
-//! from the org's session cookie or from `Authorization: Bearer` (app backends on another domain).
+//! (`POST /orgs/{org}/logout`), and the signed-in page browsers land on when no app URL is set
+//! (`GET /orgs/{org}/signed-in`). Sessions are found by the hash of their token, from the org's
+//! session cookie or from `Authorization: Bearer`. Apps sign users in with OpenID Connect
+//! (`handlers/oidc.rs`); the one-time code exchange that `POST /orgs/{org}/session` was is gone
+//! (issue 11).
 
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -11,11 +13,10 @@ use super::Handled;
 use crate::app::{App, Ctx};
 use crate::error::AppError;
 use crate::http::{
-    bearer_token, body_bytes, cookies, header, host_cookie, html_escape, html_page, json,
-    session_cookie_name, NOSNIFF,
+    bearer_token, cookies, host_cookie, html_escape, html_page, json, session_cookie_name, NOSNIFF,
 };
 use crate::store::{Session, Store, User};
-use crate::tokens::{Secret, TokenHash};
+use crate::tokens::TokenHash;
 
 /// The first presented token that is a live session of this org, with its hash: each of the org's
 /// session cookies (a few at most, see `http::cookies`), then, if `bearer`, the bearer token. A
@@ -128,58 +129,4 @@ pub(super) async fn signed_in_page<S: Store>(app: &App<S>, ctx: &Ctx, req: &Requ
         until = html_escape(&until),
     );
     Ok((html_page(StatusCode::OK, "Signed in", &body), "ok"))
-}
-
-/// `POST /orgs/{org}/session` with a one-time code (form `code=...` or JSON `{"code": "..."}`): the
-/// app's backend trades it, once, for a session token of its own and the user. The new session
-/// belongs to the same sign-in as the browser's: it ends at the same time (24 hours after sign-in
-/// at most), and the browser's logout ends it too.
-pub(super) async fn exchange<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
-    let body = body_bytes(req, 4096)?;
-    let is_json = header(req, "content-type").is_some_and(|c| c.contains("json"));
-    let code = if is_json {
-        serde_json::from_slice::<serde_json::Value>(body)
-            .ok()
-            .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_string))
-    } else {
-        url::form_urlencoded::parse(body)
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-    }
-    .filter(|c| !c.is_empty())
-    .ok_or_else(|| AppError::bad_request("missing_code", "send the one-time code as `code`"))?;
-    let org = &ctx.org.org;
-    let invalid = || AppError::Unauthorized("the code is unknown, used or expired");
-    let grant = app
-        .store
-        .redeem_code(org, &TokenHash::of(&code).0, ctx.now)
-        .await?
-        .ok_or_else(invalid)?;
-    let user = match app.store.get_user(org, &grant.user_id).await? {
-        Some(u) if u.active => u,
-        _ => return Err(invalid()),
-    };
-    let token = Secret::generate("sso");
-    let session = Session {
-        token_hash: token.hash().0,
-        user_id: user.id.clone(),
-        created_at: ctx.now,
-        expires_at: grant.session_expires_at,
-    };
-    match &grant.sign_in_id {
-        Some(id) => app.store.create_linked_session(org, &session, id).await?,
-        None => app.store.create_session(org, &session).await?,
-    }
-    let body = json!({
-        "session_token": token.expose(),
-        "expires_at": session.expires_at,
-        "user": {
-            "id": user.id,
-            "userName": user.user_name,
-            "externalId": user.external_id,
-            "active": user.active,
-            "attributes": user.attributes,
-        },
-    });
-    Ok((json(StatusCode::OK, &body), "ok"))
 }

@@ -39,6 +39,17 @@ pub fn authn_request_xml(org: &Org, id: &str, sso_url: &str, now: i64) -> String
     )
 }
 
+/// Adds `<saml:Subject>` naming `hint` (OIDC `login_hint`): SAML core §3.4.1 lets the requester
+/// name the subject, which Okta uses to prefill (or skip) its username prompt. It goes right
+/// after `<saml:Issuer>`, where the schema puts it.
+pub fn with_subject_hint(xml: &str, hint: &str) -> String {
+    let subject = format!(
+        "<saml:Subject><saml:NameID>{}</saml:NameID></saml:Subject>",
+        xml_escape(hint)
+    );
+    xml.replacen("</saml:Issuer>", &format!("</saml:Issuer>{subject}"), 1)
+}
+
 /// The IdP URL to redirect the browser to (bindings §3.4.4.1).
 pub fn redirect_url(
     sso_url: &str,
@@ -64,6 +75,22 @@ pub fn redirect_url(
 mod tests {
     use super::*;
     use std::io::Read;
+
+    #[test]
+    fn a_login_hint_becomes_an_escaped_subject_after_the_issuer() {
+        let org = Org::new("acme", "https://sso.example.com", 0);
+        let xml = authn_request_xml(&org, "id1", "https://idp.example/sso", 0);
+        let hinted = with_subject_hint(&xml, "a<b@example.com");
+        let doc = roxmltree::Document::parse(&hinted).unwrap();
+        let names: Vec<&str> = doc
+            .root_element()
+            .children()
+            .filter(|n| n.is_element())
+            .map(|n| n.tag_name().name())
+            .collect();
+        assert_eq!(names, ["Issuer", "Subject", "NameIDPolicy"]);
+        assert!(hinted.contains("<saml:NameID>a&lt;b@example.com</saml:NameID>"));
+    }
 
     #[test]
     fn the_redirect_carries_a_deflated_authn_request_naming_our_acs_and_entity_id() {

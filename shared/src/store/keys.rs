@@ -111,3 +111,42 @@ pub fn code_pk(org: &str, code_hash: &str) -> String {
     format!("ORG#{org}#CODE#{code_hash}")
 }
 pub const CODE_SK: &str = "CODE";
+
+// ---- OpenID Connect provider (store/oidc.rs) -------------------------------------------------
+//
+// | item                  | pk                              | sk        | gsi1pk / gsi1sk                       |
+// |-----------------------|---------------------------------|-----------|---------------------------------------|
+// | app client            | `APP#{client_id}`               | `APP`     | `APPS` / client_id                    |
+// | authorization request | `ORG#{org}#OIDCREQ#{authn id}`  | `OIDCREQ` |                                       |
+// | grant (access token)  | `ORG#{org}#GRANT#{token hash}`  | `GRANT`   | `ORG#{org}#USESS#{uid}` / token hash  |
+// | back-channel notice   | `ORG#{org}#BCL#{token hash}`    | `BCL`     | `BCLQUEUE` / `{queued at}#{org}#{hash}` |
+//
+// App clients are deployment-level (one SaaS app serves every org), the only keys not under an
+// org. Grants share the user's session index partition, so everything that ends a user's sessions
+// (SCIM deactivation, deletion) finds their grants too.
+
+pub fn app_client_pk(client_id: &str) -> String {
+    format!("APP#{client_id}")
+}
+pub const APP_CLIENT_SK: &str = "APP";
+pub const APP_CLIENTS_INDEX_PK: &str = "APPS";
+
+pub fn oidc_request_pk(org: &str, id: &str) -> String {
+    format!("ORG#{org}#OIDCREQ#{id}")
+}
+pub const OIDC_REQUEST_SK: &str = "OIDCREQ";
+
+pub fn grant_pk(org: &str, token_hash: &str) -> String {
+    format!("ORG#{org}#GRANT#{token_hash}")
+}
+pub const GRANT_SK: &str = "GRANT";
+/// The `type` attribute of grant items, which share the user-session index with sessions.
+pub const GRANT_TYPE: &str = "oidc_grant";
+
+pub fn logout_notice_pk(org: &str, token_hash: &str) -> String {
+    format!("ORG#{org}#BCL#{token_hash}")
+}
+pub const LOGOUT_NOTICE_SK: &str = "BCL";
+pub const LOGOUT_QUEUE_INDEX_PK: &str = "BCLQUEUE";
+/// The `type` attribute of notices: the DynamoDB Stream filter of template.yaml matches on it.
+pub const LOGOUT_NOTICE_TYPE: &str = "backchannel_logout";

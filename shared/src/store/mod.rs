@@ -12,6 +12,7 @@
 
 pub mod dynamo;
 pub(crate) mod keys;
+pub mod oidc;
 pub mod sign_in;
 
 use std::future::Future;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::org::Org;
 
 pub use dynamo::DynamoStore;
+pub use oidc::{AppClient, AuthorizationRequest, Grant, IssuedCode, LogoutNotice, OidcStore};
 pub use sign_in::{
     AnsweredRequest, CodeGrant, OneTimeCode, SignIn, SignInError, SignInStore, UserWrite,
 };
@@ -347,11 +349,27 @@ pub trait ReplayStore {
 
 /// Everything the handlers need, in one bound.
 pub trait Store:
-    OrgStore + UserStore + GroupStore + SessionStore + ReplayStore + SignInStore + Send + Sync
+    OrgStore
+    + UserStore
+    + GroupStore
+    + SessionStore
+    + ReplayStore
+    + SignInStore
+    + OidcStore
+    + Send
+    + Sync
 {
 }
 impl<
-        T: OrgStore + UserStore + GroupStore + SessionStore + ReplayStore + SignInStore + Send + Sync,
+        T: OrgStore
+            + UserStore
+            + GroupStore
+            + SessionStore
+            + ReplayStore
+            + SignInStore
+            + OidcStore
+            + Send
+            + Sync,
     > Store for T
 {
 }

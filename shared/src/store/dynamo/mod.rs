@@ -3,6 +3,7 @@
 
 mod failure;
 mod groups;
+mod oidc;
 mod orgs;
 mod paging;
 mod replay;
@@ -346,6 +347,15 @@ pub(super) enum TxError {
 
 pub(super) fn failed(codes: &[String], index: usize) -> bool {
     codes.get(index).map(String::as_str) == Some("ConditionalCheckFailed")
+}
+
+/// Epoch seconds now, for the few store operations whose callers pass no clock (ending a
+/// user's sessions): whether an OIDC grant is still live decides if its logout is announced.
+pub(super) fn wall_clock() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 // ---- attribute helpers -------------------------------------------------------------------------

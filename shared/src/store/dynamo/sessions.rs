@@ -138,12 +138,16 @@ impl SessionStore for DynamoStore {
                 None,
             )
             .await?;
-        let keys = items
+        // OIDC grants share this index: they end too, and queue their back-channel logouts.
+        let (grants, sessions): (Vec<Item>, Vec<Item>) =
+            items.into_iter().partition(super::oidc::is_grant);
+        let keys = sessions
             .iter()
             .map(|i| Ok((get_s(i, "pk")?, SESSION_SK.to_string())))
             .collect::<StoreResult<Vec<_>>>()?;
-        let count = keys.len();
+        let count = keys.len() + grants.len();
         self.batch_delete(keys).await?;
+        self.end_grant_items(org, &grants, wall_clock()).await?;
         Ok(count)
     }
 }

@@ -187,11 +187,15 @@ impl UserStore for DynamoStore {
                 None,
             )
             .await?;
+        let (grants, sessions): (Vec<Item>, Vec<Item>) =
+            sessions.into_iter().partition(super::oidc::is_grant);
         for item in sessions {
             keys.push((get_s(&item, "pk")?, SESSION_SK.to_string()));
         }
         keys.extend(groups.iter().map(|g| (members_pk(org, g), member_sk(id))));
         self.batch_delete(keys).await?;
+        // OIDC grants end with the sessions (their back-channel logouts queued), before the user.
+        self.end_grant_items(org, &grants, wall_clock()).await?;
         let items = vec![
             self.delete(
                 org_pk(org),

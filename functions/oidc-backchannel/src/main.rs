@@ -1,0 +1,66 @@
+//! Lambda `oidc-backchannel`: OpenID Connect Back-Channel Logout delivery, triggered by the
+//! table's DynamoDB Stream. template.yaml filters the stream to INSERTs of back-channel notices
+//! (`type = backchannel_logout`), which the store writes in the same transaction that ends a
+//! grant early; this function claims each and POSTs the logout token (`shared::oidc::backchannel`).
+//! Deliveries are never done inside the SCIM (or logout) request that ended the session.
+
+use std::sync::Arc;
+
+use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
+use lambda_http::Error;
+use serde::Deserialize;
+use shared::App;
+
+/// The part of a DynamoDB Streams record we read (the event is documented in the Lambda
+/// developer guide, "Using AWS Lambda with Amazon DynamoDB").
+#[derive(Deserialize)]
+struct StreamEvent {
+    #[serde(rename = "Records", default)]
+    records: Vec<StreamRecord>,
+}
+
+#[derive(Deserialize)]
+struct StreamRecord {
+    #[serde(rename = "eventName", default)]
+    event_name: String,
+    #[serde(default)]
+    dynamodb: Option<StreamChange>,
+}
+
+#[derive(Deserialize)]
+struct StreamChange {
+    #[serde(rename = "Keys", default)]
+    keys: Option<Keys>,
+}
+
+#[derive(Deserialize)]
+struct Keys {
+    pk: Option<StringValue>,
+}
+
+#[derive(Deserialize)]
+struct StringValue {
+    #[serde(rename = "S")]
+    s: String,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let app = Arc::new(App::from_env().await?);
+    lambda_runtime::run(service_fn(|event: LambdaEvent<StreamEvent>| {
+        let app = app.clone();
+        async move {
+            let keys: Vec<String> = event
+                .payload
+                .records
+                .into_iter()
+                .filter(|r| r.event_name == "INSERT")
+                .filter_map(|r| r.dynamodb?.keys?.pk.map(|v| v.s))
+                .collect();
+            let claimed = shared::oidc::backchannel::deliver_all(app, keys).await;
+            Ok::<_, Error>(serde_json::json!({ "claimed": claimed }))
+        }
+    }))
+    .await
+}
