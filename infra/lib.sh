@@ -87,4 +87,5 @@ use_local_aws() {
   # its calls more time than DynamoDB's defaults in app.rs (fault tests set their own).
   export DYNAMODB_ATTEMPT_TIMEOUT_MS="${DYNAMODB_ATTEMPT_TIMEOUT_MS:-30000}"
   export DYNAMODB_OPERATION_TIMEOUT_MS="${DYNAMODB_OPERATION_TIMEOUT_MS:-90000}"
+  export REQUEST_DEADLINE_MS="${REQUEST_DEADLINE_MS:-120000}"
 }

@@ -14,7 +14,7 @@ use crate::error::{render, AppError, Flavor};
 use crate::handlers;
 use crate::org::{validate_org_name, Org};
 use crate::routes::{match_path, Function, Route};
-use crate::store::{DynamoStore, Store};
+use crate::store::{DynamoStore, Store, StoreError};
 
 type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
@@ -214,7 +214,10 @@ impl<S: Store> App<S> {
         let mut org = if route.is_scim() || matches!(route, Route::SamlAcs | Route::SamlLogin) {
             self.load_org(&org).await?
         } else {
-            self.cached_org(&org).await?
+            // SP metadata holds nothing that changes trust: while DynamoDB is down it is served
+            // from the last copy this Lambda saw, however old (issue 15: degrade where the data
+            // allows). Sign-in and SCIM refuse cleanly instead (503).
+            self.cached_org(&org, route == Route::SamlMetadata).await?
         };
         // A deployment-wide public base URL (custom domain) wins over the one stored per org.
         if let Some(base) = &self.config.public_base_url {
@@ -225,7 +228,19 @@ impl<S: Store> App<S> {
             route,
             now: self.now(),
         };
-        handlers::dispatch(self, &ctx, req).await
+        // Every retry loop below is bounded; this bounds them all together, below the Lambda
+        // timeout (10 s in template.yaml): a request still waiting on DynamoDB then gets a 503 +
+        // Retry-After instead of being killed mid-answer. What it had written is consistent (the
+        // multi-item writes are transactions or ordered for retries: docs/operations.md).
+        match tokio::time::timeout(
+            self.config.request_deadline,
+            handlers::dispatch(self, &ctx, req),
+        )
+        .await
+        {
+            Ok(answer) => answer,
+            Err(elapsed) => Err(AppError::Store(StoreError::Unavailable(Box::new(elapsed)))),
+        }
     }
 
     async fn load_org(&self, name: &str) -> Result<Org, AppError> {
@@ -240,16 +255,30 @@ impl<S: Store> App<S> {
         Ok(org)
     }
 
-    async fn cached_org(&self, name: &str) -> Result<Org, AppError> {
-        let hit = self.org_cache.lock().ok().and_then(|cache| {
-            cache
-                .get(name)
-                .filter(|(at, _)| at.elapsed() < self.config.org_cache_ttl)
-                .map(|(_, org)| org.clone())
-        });
-        match hit {
-            Some(org) => Ok(org),
-            None => self.load_org(name).await,
+    async fn cached_org(&self, name: &str, stale_if_unavailable: bool) -> Result<Org, AppError> {
+        let cached = self
+            .org_cache
+            .lock()
+            .ok()
+            .and_then(|cache| cache.get(name).cloned());
+        if let Some((at, org)) = &cached {
+            if at.elapsed() < self.config.org_cache_ttl {
+                return Ok(org.clone());
+            }
+        }
+        match self.load_org(name).await {
+            Err(AppError::Store(StoreError::Unavailable(_) | StoreError::Throttled))
+                if stale_if_unavailable && cached.is_some() =>
+            {
+                tracing::warn!(
+                    org = name,
+                    "DynamoDB unavailable: serving the cached organization"
+                );
+                Ok(cached
+                    .map(|(_, org)| org)
+                    .unwrap_or_else(|| Org::new(name, "", 0)))
+            }
+            other => other,
         }
     }
 }

@@ -13,6 +13,9 @@ pub struct Config {
     pub public_base_url: Option<String>,
     /// How long a warm Lambda may serve an organization's config from memory.
     pub org_cache_ttl: Duration,
+    /// The most a request may spend, its DynamoDB retries included (`REQUEST_DEADLINE_MS`,
+    /// default 8 s: under the functions' 10 s timeout).
+    pub request_deadline: Duration,
     /// Write CloudWatch EMF metric lines to stdout: on by default inside Lambda
     /// (`AWS_LAMBDA_FUNCTION_NAME` is set), off elsewhere; `EMIT_METRICS=true|false` overrides.
     pub emit_metrics: bool,
@@ -86,6 +89,11 @@ impl Config {
             table_name,
             public_base_url,
             org_cache_ttl,
+            request_deadline: get("REQUEST_DEADLINE_MS")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .filter(|ms| *ms > 0)
+                .map(Duration::from_millis)
+                .unwrap_or(Duration::from_secs(8)),
             emit_metrics,
             oidc_kms_key_id: non_empty("OIDC_KMS_KEY_ID"),
             oidc_previous_kms_key_id: non_empty("OIDC_PREVIOUS_KMS_KEY_ID"),

@@ -435,6 +435,7 @@ async fn thirty_clients_through_ten_percent_dynamodb_faults_never_see_a_500_and_
         );
     }
     let now = ISSUED_AT;
+    let mut unsure_sessions = 0;
     for session in items.iter().filter(|i| s(i, "sk") == "SESSION") {
         let live = session
             .get("expires_at")
@@ -446,6 +447,16 @@ async fn thirty_clients_through_ten_percent_dynamodb_faults_never_see_a_500_and_
         }
         let uid = s(session, "user_id");
         let user = users.get(&uid).expect("a live session without its user");
+        // A deactivation answered 200 revoked every session before answering. One that never got
+        // a 2xx (every retry failed) may have landed without its revocation; reads refuse such a
+        // session (the user is inactive), and Okta's next retry of the PATCH revokes it.
+        if ack.unsure.contains(&uid) {
+            let a = soak.scim("GET", &format!("/Users/{uid}"), None).await;
+            if a.body["active"] == false {
+                unsure_sessions += 1;
+                continue;
+            }
+        }
         assert_eq!(
             user.get("active").and_then(|v| v.as_bool().ok()),
             Some(&true),
@@ -478,7 +489,7 @@ async fn thirty_clients_through_ten_percent_dynamodb_faults_never_see_a_500_and_
     assert_eq!(total as usize, walked.len());
     assert_eq!(walked.len(), users.len());
     eprintln!(
-        "soak: invariants held: {} users ({} acknowledged), {} groups, {} memberships, 0 violations",
+        "soak: invariants held: {} users ({} acknowledged), {} groups, {} memberships, {unsure_sessions} sessions left by unacknowledged deactivations, 0 violations",
         users.len(),
         ack.users.len(),
         groups_stored.len(),

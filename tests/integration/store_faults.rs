@@ -141,6 +141,15 @@ impl FaultProxy {
     /// Same, with the SDK's per-attempt and per-operation timeouts (ms): short ones make the
     /// proxy's stalls time out as they would against a stalled DynamoDB.
     pub async fn app_with_timeouts(&self, attempt_ms: u64, operation_ms: u64) -> App<DynamoStore> {
+        self.app_with(attempt_ms, operation_ms, config()).await
+    }
+
+    pub async fn app_with(
+        &self,
+        attempt_ms: u64,
+        operation_ms: u64,
+        config: shared::Config,
+    ) -> App<DynamoStore> {
         let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let timeouts = aws_config::timeout::TimeoutConfig::builder()
             .connect_timeout(std::time::Duration::from_secs(1))
@@ -158,7 +167,7 @@ impl FaultProxy {
         crate::support::store().await; // creates the test table if needed
         let client = aws_sdk_dynamodb::Client::from_conf(dynamodb);
         App::new(
-            config(),
+            config,
             DynamoStore::new(client, crate::support::table_name()),
         )
     }
@@ -347,4 +356,69 @@ async fn a_group_create_with_members_that_fails_leaves_no_group_behind_for_the_r
         503 => assert_eq!(list["totalResults"], 0, "a group was left behind: {list}"),
         other => panic!("unexpected status {other}"),
     }
+}
+
+#[tokio::test]
+async fn sp_metadata_is_served_from_the_last_copy_seen_while_dynamodb_is_down() {
+    let proxy = FaultProxy::start().await;
+    let mut cfg = config();
+    cfg.org_cache_ttl = std::time::Duration::ZERO; // every copy is stale at once
+    let app = proxy.app_with(30_000, 90_000, cfg).await;
+    let (org, _) = org_with_scim_token(&app).await;
+    let path = format!("/orgs/{org}/saml/metadata");
+    let Ok(warm) = app.handle(None, event("GET", &path, &[], None)).await;
+    assert_eq!(warm.status(), 200);
+    proxy
+        .configure(serde_json::json!({
+            "rate": 1.0, "weights": {"internal": 1}, "operations": null, "max_faults": null,
+            "skip": 0, "reset_stats": true
+        }))
+        .await;
+    let Ok(down) = app.handle(None, event("GET", &path, &[], None)).await;
+    assert_eq!(down.status(), 200, "{}", body_text(&down));
+    assert_eq!(body_text(&down), body_text(&warm));
+    assert!(proxy.stats().await["faults"]["internal"].as_u64().unwrap() > 0);
+    // Routes that decide trust do not fall back: the ACS refuses cleanly.
+    let Ok(acs) = app
+        .handle(
+            None,
+            event(
+                "POST",
+                &format!("/orgs/{org}/saml/acs"),
+                &[("content-type", "application/x-www-form-urlencoded")],
+                Some("SAMLResponse=PHg%2B"),
+            ),
+        )
+        .await;
+    assert_eq!(acs.status(), 503, "{}", body_text(&acs));
+    proxy.configure(serde_json::json!({"rate": 0.0})).await;
+}
+
+#[tokio::test]
+async fn a_request_still_waiting_on_dynamodb_at_its_deadline_gets_a_503_with_retry_after() {
+    let proxy = FaultProxy::start().await;
+    let mut cfg = config();
+    cfg.request_deadline = std::time::Duration::from_millis(500);
+    let app = proxy.app_with(30_000, 90_000, cfg).await;
+    let (org, bearer) = org_with_scim_token(&app).await;
+    proxy
+        .configure(serde_json::json!({
+            "rate": 1.0, "weights": {"delay": 1}, "delay": 3.0, "operations": null,
+            "max_faults": null, "skip": 0, "reset_stats": true
+        }))
+        .await;
+    let req = event(
+        "GET",
+        &format!("/orgs/{org}/scim/v2/Users"),
+        &[("authorization", bearer.as_str())],
+        None,
+    );
+    let Ok(resp) = app.handle(None, req).await;
+    proxy.configure(serde_json::json!({"rate": 0.0})).await;
+    assert_eq!(resp.status(), 503, "{}", body_text(&resp));
+    assert!(retry_after(&resp) >= 1);
+    assert_eq!(
+        body_json(&resp)["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:Error"
+    );
 }
