@@ -216,12 +216,12 @@ pub fn render(err: &AppError, flavor: Flavor) -> Response<Body> {
     if flavor == Flavor::Page {
         // Pages repeat the org name from the URL: never let a browser render them as anything
         // else (issue 9 finding 11).
-        builder = builder.header("content-security-policy", crate::http::PAGE_CSP);
+        builder = builder.header("content-security-policy", crate::headers::PAGE_CSP);
     }
     builder
         .header("content-type", content_type)
         .header("cache-control", "no-store")
-        .header(crate::http::NOSNIFF.0, crate::http::NOSNIFF.1)
+        .header(crate::headers::NOSNIFF.0, crate::headers::NOSNIFF.1)
         .body(Body::Text(body))
         .unwrap_or_else(|_| Response::new(Body::Empty))
 }

@@ -29,14 +29,9 @@ pub fn login_cookie_name(org: &str) -> String {
 /// one, and every loop over input is bounded.
 pub const MAX_SAME_NAME_COOKIES: usize = 4;
 
-/// Security headers on everything we answer: no MIME sniffing of our text into HTML
-/// (issue 9 finding 11).
-pub const NOSNIFF: (&str, &str) = ("x-content-type-options", "nosniff");
-
-/// The Content-Security-Policy of every page we render: nothing may load, run, frame us or be
-/// posted anywhere (CSP Level 3 `default-src 'none'`).
-pub const PAGE_CSP: &str =
-    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+// The security headers live in `headers` so that `error` (which renders pages) needs nothing
+// from this module, which depends on `error`.
+pub use crate::headers::{NOSNIFF, PAGE_CSP};
 
 pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
