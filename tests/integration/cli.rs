@@ -568,7 +568,7 @@ fn on_a_terminal_only_y_or_yes_replaces_the_keys() {
 // --- IdP keys (issue 9, finding 7) --------------------------------------------------------------
 
 #[tokio::test]
-async fn weak_or_non_rsa_idp_keys_are_refused_and_nothing_is_written() {
+async fn weak_or_unsupported_idp_keys_are_refused_and_nothing_is_written() {
     let s = store().await;
     let org = unique_org("weak");
     json_of(&ssoctl(&["org", "create", &org]));
@@ -576,7 +576,8 @@ async fn weak_or_non_rsa_idp_keys_are_refused_and_nothing_is_written() {
     for (cert, problem) in [
         ("rsa512.b64", "RSA-512 key is too weak"),
         ("rsa1024-expired.b64", "RSA-1024 key is too weak"),
-        ("ec-p256.b64", "only RSA"),
+        ("ec-p521.b64", "EC P-521 key: only RSA (2048 to 8192 bits) and EC P-256/P-384"),
+        ("ed25519.b64", "only RSA (2048 to 8192 bits) and EC P-256/P-384"),
     ] {
         let md = metadata_file(&[unusable_certificate(cert)]);
         let err = failure(&ssoctl(&[
@@ -606,7 +607,7 @@ async fn weak_or_non_rsa_idp_keys_are_refused_and_nothing_is_written() {
 async fn an_unusable_extra_certificate_is_skipped_with_a_warning_and_show_lists_fingerprints() {
     let s = store().await;
     let org = unique_org("extra");
-    let md = metadata_file(&[unusable_certificate("ec-p256.b64"), idp_certificate()]);
+    let md = metadata_file(&[unusable_certificate("ec-p521.b64"), idp_certificate()]);
     let out = ssoctl(&[
         "org",
         "create",
@@ -620,8 +621,8 @@ async fn an_unusable_extra_certificate_is_skipped_with_a_warning_and_show_lists_
         stderr.contains("warning: skipped signing certificate 1"),
         "{stderr}"
     );
-    assert!(stderr.contains("EC P-256"), "{stderr}");
-    assert_eq!(created["skipped_certificates"][0]["key"], "EC P-256");
+    assert!(stderr.contains("EC P-521"), "{stderr}");
+    assert_eq!(created["skipped_certificates"][0]["key"], "EC P-521");
     let stored = s.get_org(&org).await.unwrap().unwrap();
     assert_eq!(stored.idp.unwrap().certificates, vec![idp_certificate()]);
 

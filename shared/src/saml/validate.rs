@@ -56,9 +56,11 @@ pub struct SamlConfig {
 
 impl SamlConfig {
     /// An organization without an IdP, or whose IdP has no certificate, cannot sign anyone in.
+    /// The keys are parsed once per warm Lambda and org, and again as soon as the org's
+    /// certificates change ([`super::key_cache`]).
     pub fn for_org(org: &Org) -> Result<Self, SamlError> {
         let idp = org.idp.as_ref().ok_or(SamlError::NoIdpCertificate)?;
-        let keys = IdpKeys::from_certificates(&idp.certificates)?;
+        let keys = super::key_cache::keys_for(&org.org, &idp.certificates)?;
         if keys.is_empty() {
             return Err(SamlError::NoIdpCertificate);
         }
