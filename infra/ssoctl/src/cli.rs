@@ -124,6 +124,14 @@ pub enum OrgCommand {
     RekeyNames { org: String },
     /// List organizations.
     List,
+    /// The daily IdP certificate check: reports every signing certificate that crossed 30, 7 or
+    /// 1 days before its notAfter in the day before `--now` (docs/okta-setup.md, "Certificate
+    /// rotation"). Deployed, a schedule runs the same check and emits the metric.
+    CheckCertificates {
+        /// The instant to check at, epoch seconds (default: now).
+        #[arg(long)]
+        now: Option<i64>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -214,6 +222,9 @@ fn describe(cert: &Value) -> String {
         ),
         None => "(not a certificate)".to_string(),
     };
+    if cert["expired"] == true {
+        line.push_str("  EXPIRED (still trusted)");
+    }
     if let Some(why) = cert.get("unusable").and_then(Value::as_str) {
         line.push_str(&format!("  UNUSABLE: {why}"));
     }
@@ -236,7 +247,10 @@ pub fn confirm_replacement(
     }
     summary.push_str("The new metadata has:\n");
     for c in &change.new.certificates {
-        summary.push_str(&format!("  {}\n", describe(&admin::certificate_json(c))));
+        summary.push_str(&format!(
+            "  {}\n",
+            describe(&admin::certificate_json(c, now()))
+        ));
     }
     let _ = out.write_all(summary.as_bytes());
     if yes {
@@ -312,7 +326,7 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
                     )
                     .await
                 }
-                OrgCommand::Show { org } => admin::show_org(&store, &org).await,
+                OrgCommand::Show { org } => admin::show_org(&store, &org, now()).await,
                 OrgCommand::SetIdp { org, metadata, yes } => {
                     use std::io::IsTerminal;
                     let confirm = |change: &KeyReplacement| {
@@ -333,6 +347,9 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
                     admin::update_settings(&store, &org, settings, now()).await
                 }
                 OrgCommand::List => admin::list_orgs(&store).await,
+                OrgCommand::CheckCertificates { now: at } => {
+                    admin::check_certificates(&store, at.unwrap_or_else(now)).await
+                }
                 OrgCommand::RekeyNames { org } => match store.rekey_folded_names(&org).await {
                     Ok(changed) => Ok(serde_json::json!({ "org": org, "rekeyed": changed })),
                     Err(e) => Err(e.into()),

@@ -84,7 +84,8 @@ impl CertificateInfo {
     }
 }
 
-fn rfc3339(t: i64) -> String {
+/// An instant as RFC 3339 (UTC), or its epoch seconds if out of range.
+pub fn rfc3339(t: i64) -> String {
     OffsetDateTime::from_unix_timestamp(t)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())

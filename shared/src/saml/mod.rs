@@ -8,6 +8,7 @@ pub mod c14n;
 pub mod c14n_oracle;
 pub mod certificate;
 pub mod error;
+pub mod expiry;
 pub mod key_cache;
 pub mod keys;
 pub mod limits;
