@@ -107,11 +107,6 @@ pub fn retired_user_sk(id: &str) -> String {
 }
 pub const GROUP_SK_PREFIX: &str = "GROUP#";
 
-pub fn code_pk(org: &str, code_hash: &str) -> String {
-    format!("ORG#{org}#CODE#{code_hash}")
-}
-pub const CODE_SK: &str = "CODE";
-
 // ---- OpenID Connect provider (store/oidc.rs) -------------------------------------------------
 //
 // | item                  | pk                              | sk        | gsi1pk / gsi1sk                       |
