@@ -15,7 +15,6 @@
 //! | session             | `ORG#{org}#SESSION#{hash}`      | `SESSION`          | `ORG#{org}#USESS#{uid}` / hash       | `ORG#{org}#SIGNIN#{sign-in id}` / hash |
 //! | AuthnRequest ID     | `ORG#{org}#AUTHNREQ#{id}`       | `AUTHNREQ`         |                                      |                 |
 //! | seen assertion ID   | `ORG#{org}#ASSERTION#{id}`      | `ASSERTION`        |                                      |                 |
-//! | one-time code       | `ORG#{org}#CODE#{hash}`         | `CODE`             |                                      |                 |
 //!
 //! Sessions and SAML IDs get partitions of their own so sign-in traffic spreads across partitions.
 

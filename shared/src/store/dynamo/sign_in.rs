@@ -1,4 +1,4 @@
-//! The sign-in transaction and one-time codes (see `store/sign_in.rs`).
+//! The sign-in transaction (see `store/sign_in.rs`).
 
 use std::collections::HashMap;
 
