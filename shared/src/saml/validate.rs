@@ -202,6 +202,10 @@ pub fn validate_xml(xml: &str, cfg: &SamlConfig, now: i64) -> Result<VerifiedAss
         let parent = sig.parent().ok_or(SamlError::UnexpectedSignature)?;
         references.push(verify_signed_info(parent, sig, &cfg.keys, &mut buf)?);
     }
+    // Smallest signed element first: the assertion's digest before the Response's (which
+    // encloses it). Both must hold; checking the inner one first means bytes stuffed into the
+    // assertion under a replayed signature fail after one canonicalization of them, not two.
+    references.sort_by_key(|r| r.signed_len());
     for reference in &references {
         reference.verify_digest(&mut buf)?;
     }

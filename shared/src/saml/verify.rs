@@ -282,6 +282,11 @@ pub fn verify_signed_info<'a>(
 }
 
 impl SignedReference<'_> {
+    /// The source length of the signed element: what its digest costs, roughly.
+    pub fn signed_len(&self) -> usize {
+        self.signed.range().len()
+    }
+
     /// Reference validation (xmldsig-core §3.2.1): the enveloped-signature and exc-C14N transforms
     /// applied to the signed element, then its digest compared with the signed DigestValue.
     pub fn verify_digest(&self, buf: &mut Vec<u8>) -> Result<(), SamlError> {
