@@ -20,3 +20,4 @@ mod scim_limits;
 mod soak;
 mod store_conformance;
 mod store_faults;
+mod xmldsig_independent;
