@@ -8,8 +8,8 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use shared::org::Provisioning;
-use shared::store::OrgStore;
 use shared::saml::test_idp::{idp_ec_p256_certificate, idp_ec_p384_certificate, Signed, FIXTURES};
+use shared::store::OrgStore;
 
 use crate::saml::{env, store, Env};
 use crate::support::body_text;
