@@ -1,5 +1,7 @@
 //! An organization: one of the SaaS product's enterprise customers, with its own Okta.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// How users come to exist in this organization (see the reference: "User provisioning options").
@@ -89,12 +91,27 @@ pub struct Org {
     #[serde(default = "default_clock_skew")]
     pub clock_skew_seconds: u32,
     /// SAML attribute name (as Okta sends it) → profile field (see `saml::attributes`).
-    #[serde(default = "crate::saml::attributes::default_mapping")]
+    #[serde(default = "default_attribute_mapping")]
     pub attribute_mapping: std::collections::BTreeMap<String, String>,
     pub created_at: i64,
     pub updated_at: i64,
     /// Optimistic-concurrency version: every update is conditional on it.
     pub version: u64,
+}
+
+/// Okta's default attribute statements for a SAML app (and its profile names), as the SAML
+/// attribute name → profile field mapping `saml::attributes` applies.
+pub fn default_attribute_mapping() -> BTreeMap<String, String> {
+    [
+        ("firstName", "givenName"),
+        ("lastName", "familyName"),
+        ("email", "email"),
+        ("title", "title"),
+        ("department", "department"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
 }
 
 fn yes() -> bool {
@@ -119,7 +136,7 @@ impl Org {
             allowed_redirect_urls: Vec::new(),
             reactivation: Reactivation::default(),
             clock_skew_seconds: default_clock_skew(),
-            attribute_mapping: crate::saml::attributes::default_mapping(),
+            attribute_mapping: default_attribute_mapping(),
             created_at: now,
             updated_at: now,
             version: 0,
