@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::model::user_name::{fold, UserName};
 use crate::store::keys::logout_notice_pk;
-use crate::store::oidc::CODE_MEMORY_SECONDS;
+use crate::store::oidc::{CODE_MEMORY_SECONDS, LOGOUT_LEASE_SECONDS};
 use crate::store::*;
 
 /// How long a queued back-channel logout notice is kept (as `store::dynamo::oidc`).
@@ -41,7 +41,6 @@ struct OrgData {
     /// AuthnRequest id → expiry and the hash of the browser it was issued to.
     requests: HashMap<String, (i64, Option<String>)>,
     assertions: HashMap<String, i64>,
-    codes: HashMap<String, (CodeGrant, i64)>,
     authorizations: HashMap<String, AuthorizationRequest>,
     grants: HashMap<String, Grant>,
 }
@@ -50,8 +49,16 @@ struct OrgData {
 struct State {
     orgs: BTreeMap<String, OrgData>,
     clients: BTreeMap<String, AppClient>,
-    /// Queue order (`{now}#{org}#{token}`) → (key, notice, expires_at).
-    notices: BTreeMap<String, (String, LogoutNotice, i64)>,
+    /// Queue order (`{now}#{org}#{token}`) → the queued notice.
+    notices: BTreeMap<String, Queued>,
+}
+
+struct Queued {
+    key: String,
+    notice: LogoutNotice,
+    expires_at: i64,
+    /// A claim holds it until then (`OidcStore::claim_logout`).
+    leased_until: Option<i64>,
 }
 
 /// All records in one process's memory. Cheap to create: one per test.
@@ -145,11 +152,12 @@ fn end_grants_in(state: &mut State, org: &str, grants: &[Grant], now: i64) -> us
             };
             state.notices.insert(
                 format!("{now:012}#{org}#{}", g.token_hash),
-                (
-                    logout_notice_pk(org, &g.token_hash),
+                Queued {
+                    key: logout_notice_pk(org, &g.token_hash),
                     notice,
-                    now + NOTICE_SECONDS,
-                ),
+                    expires_at: now + NOTICE_SECONDS,
+                    leased_until: None,
+                },
             );
             ended += 1;
         }
@@ -722,48 +730,6 @@ impl SessionStore for MemoryStore {
     }
 }
 
-impl ReplayStore for MemoryStore {
-    async fn remember_request_id(&self, org: &str, id: &str, expires_at: i64) -> StoreResult<()> {
-        let mut st = self.lock()?;
-        let data = st.org(org);
-        if data.requests.contains_key(id) {
-            return Err(StoreError::AlreadyExists("request id"));
-        }
-        data.requests.insert(id.to_string(), (expires_at, None));
-        Ok(())
-    }
-
-    async fn consume_request_id(&self, org: &str, id: &str, now: i64) -> StoreResult<bool> {
-        let mut st = self.lock()?;
-        let data = st.org(org);
-        match data.requests.get(id) {
-            Some((exp, _)) if *exp > now => {
-                data.requests.remove(id);
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-
-    async fn record_assertion_id(
-        &self,
-        org: &str,
-        id: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> StoreResult<bool> {
-        let mut st = self.lock()?;
-        let data = st.org(org);
-        match data.assertions.get(id) {
-            Some(exp) if *exp > now => Ok(false),
-            _ => {
-                data.assertions.insert(id.to_string(), expires_at);
-                Ok(true)
-            }
-        }
-    }
-}
-
 impl SignInStore for MemoryStore {
     async fn remember_browser_request(
         &self,
@@ -802,10 +768,6 @@ impl SignInStore for MemoryStore {
             }
         }
         let session_free = !data.sessions.contains_key(&si.session.token_hash);
-        let code_free = si
-            .code
-            .as_ref()
-            .is_none_or(|c| !data.codes.contains_key(&c.code_hash));
         let user_ok = match &si.user {
             UserWrite::Unchanged { user_id, version } => {
                 data.user(user_id).map(|u| u.version) == Some(*version)
@@ -817,7 +779,7 @@ impl SignInStore for MemoryStore {
                 data.user(&u.id).map(|s| s.version) == Some(u.version.saturating_sub(1))
             }
         };
-        if !(session_free && code_free && user_ok) {
+        if !(session_free && user_ok) {
             return Err(SignInError::UserConflict);
         }
         data.assertions
@@ -829,56 +791,11 @@ impl SignInStore for MemoryStore {
             si.session.token_hash.clone(),
             (si.session.clone(), Some(si.sign_in_id.clone())),
         );
-        if let Some(code) = &si.code {
-            data.codes.insert(
-                code.code_hash.clone(),
-                (
-                    CodeGrant {
-                        user_id: si.session.user_id.clone(),
-                        session_expires_at: si.session.expires_at,
-                        sign_in_id: Some(si.sign_in_id.clone()),
-                    },
-                    code.expires_at,
-                ),
-            );
-        }
         match &si.user {
             UserWrite::Unchanged { .. } => {}
             UserWrite::Create(u) => data.insert_user(u.clone()),
             UserWrite::Update(u) => data.put_user(u.clone()),
         }
-        Ok(())
-    }
-
-    async fn redeem_code(
-        &self,
-        org: &str,
-        code_hash: &str,
-        now: i64,
-    ) -> StoreResult<Option<CodeGrant>> {
-        let mut st = self.lock()?;
-        let data = st.org(org);
-        match data.codes.get(code_hash) {
-            Some((_, exp)) if *exp > now => Ok(data.codes.remove(code_hash).map(|(g, _)| g)),
-            _ => Ok(None),
-        }
-    }
-
-    async fn create_linked_session(
-        &self,
-        org: &str,
-        session: &Session,
-        sign_in_id: &str,
-    ) -> StoreResult<()> {
-        let mut st = self.lock()?;
-        let data = st.org(org);
-        if data.sessions.contains_key(&session.token_hash) {
-            return Err(StoreError::AlreadyExists("session"));
-        }
-        data.sessions.insert(
-            session.token_hash.clone(),
-            (session.clone(), Some(sign_in_id.to_string())),
-        );
         Ok(())
     }
 
@@ -1048,24 +965,33 @@ impl OidcStore for MemoryStore {
             .notices
             .values()
             .take(limit.max(1) as usize)
-            .map(|(k, _, _)| k.clone())
+            .map(|q| q.key.clone())
             .collect())
     }
 
     async fn claim_logout(&self, key: &str, now: i64) -> StoreResult<Option<LogoutNotice>> {
         let mut st = self.lock()?;
-        let Some(order) = st
-            .notices
-            .iter()
-            .find(|(_, (k, _, _))| k == key)
-            .map(|(o, _)| o.clone())
-        else {
+        let Some(q) = st.notices.values_mut().find(|q| q.key == key) else {
             return Ok(None);
         };
-        match st.notices.remove(&order) {
-            Some((_, notice, exp)) if exp > now => Ok(Some(notice)),
-            _ => Ok(None),
+        if q.expires_at <= now || q.leased_until.is_some_and(|until| until > now) {
+            return Ok(None);
         }
+        q.leased_until = Some(now.saturating_add(LOGOUT_LEASE_SECONDS));
+        Ok(Some(q.notice.clone()))
+    }
+
+    async fn complete_logout(&self, key: &str) -> StoreResult<()> {
+        self.lock()?.notices.retain(|_, q| q.key != key);
+        Ok(())
+    }
+
+    async fn release_logout(&self, key: &str) -> StoreResult<()> {
+        let mut st = self.lock()?;
+        if let Some(q) = st.notices.values_mut().find(|q| q.key == key) {
+            q.leased_until = None;
+        }
+        Ok(())
     }
 }
 
