@@ -88,7 +88,20 @@ pub fn keys_for(org: &str, certificates: &[String]) -> Result<IdpKeys, SamlError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::saml::test_idp::{idp_certificate, other_certificate};
+
+    fn fixture(name: &str) -> String {
+        let path = format!("{}/tests/fixtures/saml/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .trim()
+            .to_string()
+    }
+    fn idp_certificate() -> String {
+        fixture("idp-test-cert.b64")
+    }
+    fn other_certificate() -> String {
+        fixture("other-test-cert.b64")
+    }
 
     #[test]
     fn the_same_certificates_give_the_same_parsed_keys() {

@@ -24,4 +24,8 @@ mod algorithm_tests;
 #[cfg(test)]
 mod hardening_tests;
 #[cfg(test)]
+mod keys_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod verify_tests;
