@@ -16,6 +16,7 @@ mod routes;
 mod saml;
 mod saml_browser;
 mod scim;
+mod scim_conformance;
 mod scim_limits;
 mod soak;
 mod store_conformance;
