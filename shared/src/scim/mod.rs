@@ -1,6 +1,7 @@
 //! SCIM 2.0 (RFC 7643 resources, RFC 7644 protocol): discovery, filter and PATCH-path grammars,
 //! resource mapping, PATCH application and list planning. docs/scim.md describes the behaviour.
 
+pub mod attributes_param;
 pub mod discovery;
 pub mod filter;
 pub mod group;
