@@ -5,6 +5,7 @@ pub(crate) mod oidc;
 pub mod saml;
 mod scim;
 mod scim_groups;
+mod scim_search;
 mod scim_users;
 mod session;
 

@@ -6,6 +6,7 @@ use http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::Value;
 
+use super::scim_search::{self, project, Target, SEARCH};
 use super::{scim_groups, scim_users, Handled};
 use crate::app::{App, Ctx};
 use crate::error::AppError;
@@ -154,8 +155,24 @@ pub(super) async fn dispatch<S: Store>(
             read_only(&method)?;
             one_or_all(discovery::schemas(&base), id.as_deref(), "schema")
         }
-        Route::ScimUsers(id) => scim_users::handle(app, ctx, req, method, id.as_deref()).await,
-        Route::ScimGroups(id) => scim_groups::handle(app, ctx, req, method, id.as_deref()).await,
+        // `.search` (RFC 7644 §3.4.3) is not an id: no resource id is ever ".search".
+        Route::ScimUsers(Some(s)) if s == SEARCH => {
+            scim_search::search(app, ctx, req, method, Target::Users).await
+        }
+        Route::ScimGroups(Some(s)) if s == SEARCH => {
+            scim_search::search(app, ctx, req, method, Target::Groups).await
+        }
+        Route::ScimUnknown if req.uri().path().ends_with(&format!("/scim/v2/{SEARCH}")) => {
+            scim_search::search(app, ctx, req, method, Target::All).await
+        }
+        Route::ScimUsers(id) => project(
+            req,
+            scim_users::handle(app, ctx, req, method, id.as_deref()).await,
+        ),
+        Route::ScimGroups(id) => project(
+            req,
+            scim_groups::handle(app, ctx, req, method, id.as_deref()).await,
+        ),
         _ => Err(AppError::NotFound("no such SCIM endpoint".into())),
     }
 }
