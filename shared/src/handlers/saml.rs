@@ -281,7 +281,6 @@ pub(super) async fn acs<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Han
                 created_at: ctx.now,
                 expires_at,
             },
-            code: None,
             user,
         };
         // Everything else, atomically, in one round trip.
