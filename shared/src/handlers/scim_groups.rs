@@ -82,7 +82,7 @@ async fn check_members<S: Store>(app: &App<S>, org: &str, ids: &[String]) -> Res
     // Name a few: enough to act on, without echoing a whole request back.
     const NAMED: usize = 10;
     let mut detail = format!(
-        "members are not users of this organization: {}",
+        "members are not users of this organization (nested groups are not supported): {}",
         missing[..missing.len().min(NAMED)].join(", ")
     );
     if missing.len() > NAMED {

@@ -31,6 +31,17 @@ fn member_ids(v: &Value) -> ScimResult<Vec<String>> {
     }
     let mut ids = Vec::with_capacity(list.len());
     for m in list {
+        // RFC 7643 §4.2 allows Groups as members; we do not nest (a group's members are its
+        // users, for sign-in claims and SCIM alike), and say so rather than mislabel the id.
+        if super::filter::get_ci(m, "type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.eq_ignore_ascii_case("Group"))
+        {
+            return Err(ScimError::new(
+                "invalidValue",
+                "nested groups are not supported: every member must be a User (docs/scim.md)",
+            ));
+        }
         match super::filter::get_ci(m, "value").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => {
                 check_len("a member value", id, MAX_ID_BYTES)?;
@@ -302,6 +313,22 @@ mod tests {
     fn plan(list: Value) -> ScimResult<GroupPatch> {
         let ops = patch::parse(&json!({"schemas": [SCHEMA_PATCH_OP], "Operations": list}))?;
         plan_patch(&ops, "g1")
+    }
+
+    #[test]
+    fn a_member_of_type_group_is_refused_as_nested_groups_are_not_supported() {
+        let body = json!({"displayName": "Eng", "members": [{"value": "g2", "type": "Group"}]});
+        let e = from_scim(&body).unwrap_err();
+        assert_eq!(e.scim_type, "invalidValue");
+        assert!(e.detail.contains("nested groups"), "{}", e.detail);
+        let e =
+            plan(json!([{"op":"add","path":"members","value":[{"value":"g2","type":"group"}]}]))
+                .unwrap_err();
+        assert!(e.detail.contains("nested groups"), "{}", e.detail);
+        assert!(from_scim(
+            &json!({"displayName": "Eng", "members": [{"value": "u1", "type": "User"}]})
+        )
+        .is_ok());
     }
 
     #[test]
