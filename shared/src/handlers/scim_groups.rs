@@ -232,7 +232,7 @@ async fn save_group<S: Store>(
     req: &Request,
     mut g: Group,
     display_name: Option<String>,
-    external_id: Option<String>,
+    external_id: Option<Option<String>>,
 ) -> Result<Group, AppError> {
     for attempt in 1..=ATTEMPTS {
         let mut next = g.clone();
@@ -240,7 +240,7 @@ async fn save_group<S: Store>(
             next.display_name = n.clone();
         }
         if let Some(e) = &external_id {
-            next.external_id = Some(e.clone());
+            next.external_id = e.clone();
         }
         if next == g {
             return Ok(g);
@@ -301,7 +301,7 @@ async fn replace<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) -> 
         req,
         g,
         Some(input.display_name),
-        input.external_id,
+        input.external_id.map(Some),
     )
     .await?;
     let (add, remove) = diff(app, ctx, id, &input.members).await?;

@@ -173,7 +173,8 @@ fn read(body: &Value, stored: Option<&str>) -> ScimResult<UserInput> {
                 .ok_or_else(|| bad(format!("{urn} must be an object")))?;
             let mut kept = Map::new();
             for (ek, ev) in ext {
-                if ev.is_null() {
+                // Some clients repeat `schemas` inside an extension's object: not an attribute.
+                if ev.is_null() || ek.eq_ignore_ascii_case("schemas") {
                     continue;
                 }
                 let name = if urn == SCHEMA_ENTERPRISE_USER {
