@@ -31,8 +31,8 @@ async fn the_generic_scim2_tester_suite_passes_against_the_local_stack() {
     let scim_base = created["scim_base_url"].as_str().unwrap().to_string();
     let token = created["scim_token"].as_str().unwrap().to_string();
 
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../infra/scim_conformance.py");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/scim_conformance.py");
     // The token goes through the child's environment (not its argv, which `ps` shows), never a log line.
     let run = tokio::task::spawn_blocking(move || {
         Command::new(python)
@@ -51,5 +51,8 @@ async fn the_generic_scim2_tester_suite_passes_against_the_local_stack() {
         String::from_utf8_lossy(&run.stderr)
     );
     // The suite must have exercised resources, not stopped at discovery.
-    assert!(report.contains("[User]") && report.contains("[Group]"), "{report}");
+    assert!(
+        report.contains("[User]") && report.contains("[Group]"),
+        "{report}"
+    );
 }

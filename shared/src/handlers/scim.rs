@@ -120,6 +120,21 @@ fn authenticate(ctx: &Ctx, req: &Request) -> Result<(), AppError> {
     }
 }
 
+/// The org's per-second SCIM budget (`scim/rate_limit.rs`); 429 with Retry-After when spent.
+async fn rate_limit<S: Store>(app: &App<S>, ctx: &Ctx) -> Result<(), AppError> {
+    let limit = app.config.scim_requests_per_second;
+    if limit == 0
+        || app
+            .store
+            .take_scim_request(&ctx.org.org, ctx.now, limit)
+            .await?
+    {
+        return Ok(());
+    }
+    // The window is one second: the next one starts within a second.
+    Err(AppError::RateLimited(1))
+}
+
 pub(super) async fn dispatch<S: Store>(
     app: &App<S>,
     ctx: &Ctx,
@@ -127,6 +142,9 @@ pub(super) async fn dispatch<S: Store>(
     method: Method,
 ) -> Handled {
     authenticate(ctx, req)?;
+    // After authentication (an unauthenticated caller cannot spend an org's budget), before any
+    // other read or write: a refused request changes nothing.
+    rate_limit(app, ctx).await?;
     let base = ctx.org.scim_base_url();
     let read_only = |m: &Method| {
         if *m == Method::GET {

@@ -8,6 +8,7 @@ pub mod group;
 pub mod list;
 pub mod patch;
 pub mod path;
+pub mod rate_limit;
 pub mod user;
 pub mod user_name;
 

@@ -200,9 +200,9 @@ fn read(body: &Value, stored: Option<&str>) -> ScimResult<UserInput> {
                 };
                 kept.insert(name.to_string(), value);
             }
-            if !kept.is_empty() {
-                attributes.insert(urn.to_string(), Value::Object(kept));
-            }
+            // Kept even when empty: the client sent the extension, so the resource has it
+            // (RFC 7643 §3: `schemas` lists the extensions a resource carries).
+            attributes.insert(urn.to_string(), Value::Object(kept));
         }
         // password (never stored), schemas, readOnly and unknown attributes are dropped.
     }
