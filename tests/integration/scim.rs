@@ -724,7 +724,10 @@ async fn groups_are_created_read_filtered_patched_replaced_and_deleted_as_okta_d
     assert_eq!(ms[0]["value"], u1.as_str());
     // RFC 7643 §4.2: each member carries its reference and type.
     assert_eq!(ms[0]["type"], "User");
-    assert!(ms[0]["$ref"].as_str().unwrap().ends_with(&format!("/Users/{u1}")));
+    assert!(ms[0]["$ref"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/Users/{u1}")));
     let rep = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "members", "value": [{"value": u3}]}]});
     assert_eq!(s.call("PATCH", &gp, Some(rep)).await.status, 204);
     assert_eq!(
