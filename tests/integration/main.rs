@@ -20,6 +20,7 @@ mod scim;
 mod scim_conformance;
 mod scim_limits;
 mod scim_rate_limit;
+mod scim_schemas;
 mod soak;
 mod store_conformance;
 mod store_faults;
