@@ -21,6 +21,7 @@ mod scim_conformance;
 mod scim_limits;
 mod scim_rate_limit;
 mod scim_schemas;
+mod scim_search;
 mod soak;
 mod store_conformance;
 mod store_faults;

@@ -6,7 +6,7 @@ use http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::Value;
 
-use super::scim_search::{self, project, Target, SEARCH};
+use super::scim_search::{self, project, projection_of, Target, SEARCH};
 use super::{scim_groups, scim_users, Handled};
 use crate::app::{App, Ctx};
 use crate::error::AppError;
@@ -183,14 +183,22 @@ pub(super) async fn dispatch<S: Store>(
         Route::ScimUnknown if req.uri().path().ends_with(&format!("/scim/v2/{SEARCH}")) => {
             scim_search::search(app, ctx, req, method, Target::All).await
         }
-        Route::ScimUsers(id) => project(
-            req,
-            scim_users::handle(app, ctx, req, method, id.as_deref()).await,
-        ),
-        Route::ScimGroups(id) => project(
-            req,
-            scim_groups::handle(app, ctx, req, method, id.as_deref()).await,
-        ),
+        // The projection is read before the handler runs: a bad `attributes` on a POST is a 400
+        // before anything is written, never after.
+        Route::ScimUsers(id) => {
+            let projection = projection_of(req)?;
+            project(
+                &projection,
+                scim_users::handle(app, ctx, req, method, id.as_deref()).await,
+            )
+        }
+        Route::ScimGroups(id) => {
+            let projection = projection_of(req)?;
+            project(
+                &projection,
+                scim_groups::handle(app, ctx, req, method, id.as_deref()).await,
+            )
+        }
         _ => Err(AppError::NotFound("no such SCIM endpoint".into())),
     }
 }

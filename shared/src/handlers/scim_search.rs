@@ -104,13 +104,14 @@ pub(super) async fn search<S: Store>(
     }
     let query = query_of(&read_json(req)?)?;
     let get = as_list_request(req, &query)?;
+    let projection = projection_of(&get)?;
     let answer = match target {
         Target::Users => scim_users::handle(app, ctx, &get, Method::GET, None).await?,
         Target::Groups => scim_groups::handle(app, ctx, &get, Method::GET, None).await?,
         Target::All => search_all(app, ctx, &get, &query).await?,
     };
     // RFC 7644 §3.4.3: the answer is a ListResponse with 200, as for GET.
-    project(&get, Ok(answer))
+    project(&projection, Ok(answer))
 }
 
 /// Users, then Groups, as one list: `startIndex`/`count` run over the concatenation. A filter
@@ -187,11 +188,15 @@ fn page_of(resp: &Response<Body>) -> Result<(u64, Vec<Value>), AppError> {
     Ok((total, rs))
 }
 
+/// The request's `attributes` / `excludedAttributes` (400 when malformed).
+pub(super) fn projection_of(req: &Request) -> Result<Projection, AppError> {
+    Ok(Projection::from_query(&query_pairs(req))?)
+}
+
 /// Applies the request's `attributes` / `excludedAttributes` to a successful JSON answer (a
 /// resource, or a ListResponse), keeping its status and headers (ETag, Location).
-pub(super) fn project(req: &Request, handled: Handled) -> Handled {
+pub(super) fn project(projection: &Projection, handled: Handled) -> Handled {
     let (mut resp, outcome) = handled?;
-    let projection = Projection::from_query(&query_pairs(req))?;
     if projection.is_all() || !matches!(resp.status(), StatusCode::OK | StatusCode::CREATED) {
         return Ok((resp, outcome));
     }
