@@ -167,3 +167,32 @@ async fn malformed_search_requests_are_scim_400s() {
     let r = s.call("GET", "/Users/.search", None).await;
     assert_eq!(r.status, 405);
 }
+
+#[tokio::test]
+async fn group_pages_come_in_the_same_order_on_every_walk_with_integer_paging_fields() {
+    let s = Scim::new(Reactivation::Restore).await;
+    for i in 0..5 {
+        s.create_group(&format!("walk {i}"), &[]).await;
+    }
+    let mut walks = Vec::new();
+    for _ in 0..2 {
+        let (mut start, mut ids) = (1, Vec::new());
+        loop {
+            let r = s
+                .call("GET", &format!("/Groups?startIndex={start}&count=2"), None)
+                .await;
+            for k in ["totalResults", "startIndex", "itemsPerPage"] {
+                assert!(r.body[k].is_u64(), "{k}: {}", r.body);
+            }
+            let page = r.body["Resources"].as_array().unwrap().clone();
+            if page.is_empty() {
+                break;
+            }
+            ids.extend(page.iter().map(|g| g["id"].as_str().unwrap().to_string()));
+            start += page.len();
+        }
+        walks.push(ids);
+    }
+    assert_eq!(walks[0].len(), 5);
+    assert_eq!(walks[0], walks[1]);
+}
