@@ -26,7 +26,7 @@ fn authenticate(ctx: &Ctx, req: &Request) -> Result<(), AppError> {
 }
 
 /// The org's per-second SCIM budget (`scim/rate_limit.rs`); 429 with Retry-After when spent.
-async fn rate_limit<S: Store>(app: &App<S>, ctx: &Ctx) -> Result<(), AppError> {
+async fn rate_limit<S: Store>(app: &Services<S>, ctx: &Ctx) -> Result<(), AppError> {
     let limit = app.config.scim_requests_per_second;
     if limit == 0
         || app

@@ -8,9 +8,8 @@ use http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 
-use super::scim::{query_pairs, read_json};
-use super::{scim_groups, scim_users, Handled};
-use crate::app::{App, Ctx};
+use super::scim_common::{query_pairs, read_json};
+use super::{scim_groups, scim_users, Ctx, Handled, Services};
 use crate::error::AppError;
 use crate::http::scim_json;
 use crate::scim::attributes_param::Projection;
@@ -93,7 +92,7 @@ fn as_list_request(req: &Request, query: &[(String, String)]) -> Result<Request,
 }
 
 pub(super) async fn search<S: Store>(
-    app: &App<S>,
+    app: &Services<S>,
     ctx: &Ctx,
     req: &Request,
     method: Method,
@@ -118,7 +117,7 @@ pub(super) async fn search<S: Store>(
 /// only one resource type can serve is answered from that type (the other has no match); one
 /// neither can serve is that 400.
 async fn search_all<S: Store>(
-    app: &App<S>,
+    app: &Services<S>,
     ctx: &Ctx,
     get: &Request,
     query: &[(String, String)],
