@@ -9,7 +9,8 @@ use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 
 use super::scim_common::{query_pairs, read_json};
-use super::{scim_groups, scim_users, Ctx, Handled, Services};
+use super::{scim_groups, scim_users, Handled};
+use super::{Ctx, Services};
 use crate::error::AppError;
 use crate::http::scim_json;
 use crate::scim::attributes_param::Projection;

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::filter::{CompValue, CompareOp, Filter};
 use super::patch::{Op, PatchOp};
 use super::*;
-use crate::store::Group;
+use crate::model::Group;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct GroupInput {

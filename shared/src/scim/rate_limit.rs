@@ -16,24 +16,3 @@
 
 /// Requests per organization per second unless `SCIM_REQUESTS_PER_SECOND` says otherwise.
 pub const DEFAULT_PER_SECOND: u32 = 50;
-
-/// How long a window's counter is kept (DynamoDB TTL): long after its second, so that a deleted
-/// counter can never be re-created for a window still in use.
-pub const WINDOW_TTL_SECONDS: i64 = 120;
-
-/// The key of the counter of `org` for the second `now` (epoch seconds).
-pub fn window_pk(org: &str, now: i64) -> String {
-    format!("ORG#{org}#RATE#SCIM#{now}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counters_are_per_organization_and_per_second() {
-        assert_ne!(window_pk("a", 10), window_pk("b", 10));
-        assert_ne!(window_pk("a", 10), window_pk("a", 11));
-        assert!(window_pk("acme", 10).starts_with("ORG#acme#"));
-    }
-}

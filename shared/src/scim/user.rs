@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use super::filter::AttrPath;
 use super::user_name::UserName;
 use super::*;
-use crate::store::User;
+use crate::model::User;
 
 /// Core attributes we keep, with their kind: `s` string, `c` complex, `m` multi-valued complex.
 const CORE: &[(&str, char)] = &[

@@ -3,7 +3,6 @@
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 
 use super::*;
-use crate::scim::rate_limit::{window_pk, WINDOW_TTL_SECONDS};
 use crate::store::*;
 
 const RATE_SK: &str = "RATE";
@@ -21,7 +20,7 @@ impl DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(window_pk(org, now)))
+            .key("pk", s(scim_rate_window_pk(org, now)))
             .key("sk", s(RATE_SK))
             .update_expression("ADD #n :one SET #exp = if_not_exists(#exp, :exp)")
             .condition_expression("attribute_not_exists(#n) OR #n < :limit")
