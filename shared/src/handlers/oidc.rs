@@ -68,7 +68,7 @@ fn cacheable_json(value: &Value) -> Result<Response<Body>, AppError> {
         .header("content-type", "application/json")
         .header("cache-control", "public, max-age=300")
         .body(Body::Text(value.to_string()))
-        .map_err(|e| AppError::bad_request("bad_response", e.to_string()))
+        .map_err(AppError::BadResponse)
 }
 
 fn discovery<S: Store>(app: &Services<S>, req: &Request) -> Handled {
@@ -113,7 +113,7 @@ fn see_other(location: &str) -> Result<Response<Body>, AppError> {
         .header("location", location)
         .header("cache-control", "no-store")
         .body(Body::Empty)
-        .map_err(|e| AppError::bad_request("bad_response", e.to_string()))
+        .map_err(AppError::BadResponse)
 }
 
 /// RFC 6749 §4.1.2.1: the error goes back to the (verified) redirect URI, with `state`.
@@ -264,7 +264,7 @@ fn token_error(status: StatusCode, e: ProtocolError) -> Handled {
     let body = json!({ "error": e.error, "error_description": e.description });
     let resp = b
         .body(Body::Text(body.to_string()))
-        .map_err(|err| AppError::bad_request("bad_response", err.to_string()))?;
+        .map_err(AppError::BadResponse)?;
     Ok((resp, e.error))
 }
 
@@ -472,7 +472,7 @@ async fn token<S: Store>(app: &Services<S>, req: &Request) -> Handled {
         .header("cache-control", "no-store")
         .header("pragma", "no-cache")
         .body(Body::Text(body.to_string()))
-        .map_err(|e| AppError::bad_request("bad_response", e.to_string()))?;
+        .map_err(AppError::BadResponse)?;
     Ok((resp, "ok"))
 }
 
@@ -487,7 +487,7 @@ fn invalid_token() -> Handled {
             json!({ "error": "invalid_token", "error_description": "the access token is unknown, revoked or expired" })
                 .to_string(),
         ))
-        .map_err(|e| AppError::bad_request("bad_response", e.to_string()))?;
+        .map_err(AppError::BadResponse)?;
     Ok((resp, "invalid_token"))
 }
 

@@ -94,7 +94,7 @@ pub(super) async fn logout<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request
         .header("cache-control", "no-store")
         .header(NOSNIFF.0, NOSNIFF.1)
         .body(Body::Empty)
-        .map_err(|e| AppError::bad_request("bad_response", e.to_string()))?;
+        .map_err(AppError::BadResponse)?;
     Ok((resp, "ok"))
 }
 
