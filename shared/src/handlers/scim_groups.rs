@@ -18,7 +18,7 @@ use crate::http::{empty, scim_json};
 use crate::scim::group::{self, GroupPatch};
 use crate::scim::list::{self, Kind, Lookup, Plan};
 use crate::scim::{check_schemas, patch, ScimError, MAX_ID_BYTES, SCHEMA_GROUP};
-use crate::store::{Group, Store, StoreError};
+use crate::store::{Entity, Group, Store, StoreError};
 
 pub(super) async fn handle<S: Store>(
     app: &Services<S>,
@@ -114,7 +114,7 @@ async fn write_members<S: Store>(
     if !add.is_empty() {
         match app.store.add_members(org, id, add, ctx.now).await {
             Ok(()) => {}
-            Err(StoreError::NotFound("user")) => {
+            Err(StoreError::NotFound(Entity::User)) => {
                 return Err(ScimError::new(
                     "invalidValue",
                     "a member is not a user of this organization",
@@ -162,7 +162,7 @@ async fn create<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request) -> Handle
         .await
     {
         Ok(g) => g,
-        Err(StoreError::NotFound("user")) => {
+        Err(StoreError::NotFound(Entity::User)) => {
             return Err(ScimError::new(
                 "invalidValue",
                 "a member is not a user of this organization",
