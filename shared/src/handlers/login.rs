@@ -71,7 +71,7 @@ pub(super) async fn begin_login<S: Store>(
         .remember_browser_request(
             &ctx.org.org,
             id,
-            &TokenHash::of(browser_secret).0,
+            &TokenHash::of(browser_secret).into_string(),
             ctx.now + REQUEST_TTL_SECONDS,
         )
         .await?;

@@ -221,7 +221,7 @@ pub(crate) async fn complete_sign_in<S: Store>(
 ) -> Result<String, AppError> {
     let (code, secret) = AuthorizationCode::mint(org, request_id);
     let issued = IssuedCode {
-        code_hash: secret.hash().0,
+        code_hash: secret.hash().into_string(),
         user_id: user_id.to_string(),
         sid: random_hex(16),
         auth_time: now,
@@ -349,7 +349,7 @@ async fn token<S: Store>(app: &Services<S>, req: &Request) -> Handled {
         (Some(c), Some(s)) => c
             .secret_hash
             .as_ref()
-            .is_some_and(|h| TokenHash(h.clone()).matches(s)),
+            .is_some_and(|h| TokenHash::from_stored(&h).matches(s)),
         // A public client proves nothing here; PKCE below is its proof (RFC 7636 §1).
         (Some(c), None) => c.secret_hash.is_none(),
         (None, _) => false,
@@ -392,7 +392,7 @@ async fn token<S: Store>(app: &Services<S>, req: &Request) -> Handled {
     let Some((request, issued)) = request.and_then(|r| r.code.clone().map(|c| (r, c))) else {
         return invalid_grant("the code is unknown, used or expired");
     };
-    if !TokenHash(issued.code_hash.clone()).matches(&code.secret) {
+    if !TokenHash::from_stored(&issued.code_hash).matches(&code.secret) {
         return invalid_grant("the code is unknown, used or expired");
     }
     if let Some(first) = &issued.redeemed_token_hash {
@@ -429,7 +429,7 @@ async fn token<S: Store>(app: &Services<S>, req: &Request) -> Handled {
     let iss = the_issuer(app, req)?;
     let access_token = mint_access_token(org);
     let grant = Grant {
-        token_hash: TokenHash::of(&access_token).0,
+        token_hash: TokenHash::of(&access_token).into_string(),
         client_id: client.client_id.clone(),
         user_id: user.id.clone(),
         sid: issued.sid.clone(),
@@ -503,7 +503,7 @@ async fn userinfo<S: Store>(app: &Services<S>, req: &Request) -> Handled {
     let now = app.now();
     let Some(grant) = app
         .store
-        .get_grant(org, &TokenHash::of(token).0, now)
+        .get_grant(org, &TokenHash::of(token).into_string(), now)
         .await?
     else {
         return invalid_token();
