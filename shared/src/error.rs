@@ -38,6 +38,10 @@ pub enum AppError {
     PreconditionFailed(String),
     #[error("not implemented yet: {0}")]
     NotImplemented(&'static str),
+    /// The organization's SCIM traffic is over its rate limit (`scim/rate_limit.rs`); the
+    /// client may retry after this many seconds.
+    #[error("too many SCIM requests for this organization; retry after {0} seconds")]
+    RateLimited(u32),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// AWS KMS could not sign or give out a public key (OIDC tokens, JWKS).
@@ -128,6 +132,10 @@ impl AppError {
             AppError::Saml(e) => o(e.status(), e.code()),
             AppError::Kms(_) => o(StatusCode::INTERNAL_SERVER_ERROR, "kms_failed"),
             AppError::BadResponse(_) => o(StatusCode::INTERNAL_SERVER_ERROR, "bad_response"),
+            AppError::RateLimited(seconds) => Outcome {
+                retry_after: Some(*seconds),
+                ..o(StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+            },
             AppError::Store(e) => match e {
                 StoreError::AlreadyExists(_) => Outcome {
                     scim_type: Some("uniqueness"),

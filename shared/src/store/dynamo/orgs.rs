@@ -21,6 +21,10 @@ fn org_from(item: Item) -> StoreResult<Org> {
 }
 
 impl OrgStore for DynamoStore {
+    async fn take_scim_request(&self, org: &str, now: i64, limit: u32) -> StoreResult<bool> {
+        self.take_rate_token(org, now, limit).await
+    }
+
     async fn create_org(&self, org: &Org) -> StoreResult<()> {
         let res = self
             .client
