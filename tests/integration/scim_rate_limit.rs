@@ -29,7 +29,7 @@ async fn limited_app(per_second: u32, clock: Arc<AtomicI64>) -> App<DynamoStore>
 async fn org_with_token(app: &App<DynamoStore>) -> (String, String) {
     let token = Secret::generate("scim");
     let mut org = Org::new(&unique_org("rate"), "https://sso.example.com", 1);
-    org.scim_token_hash = Some(token.hash().0);
+    org.scim_token_hash = Some(token.hash().into_string());
     app.store.create_org(&org).await.unwrap();
     (org.org, format!("Bearer {}", token.expose()))
 }

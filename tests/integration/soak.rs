@@ -303,7 +303,7 @@ async fn thirty_clients_through_ten_percent_dynamodb_faults_never_see_a_500_and_
         .with_clock(move || c.load(Ordering::SeqCst));
     let token = Secret::generate("scim");
     let mut org = Org::new(&unique_org("soak"), "https://sso.example.com", 1);
-    org.scim_token_hash = Some(token.hash().0);
+    org.scim_token_hash = Some(token.hash().into_string());
     org.provisioning = Provisioning::Both;
     org.idp = Some(IdpConfig {
         entity_id: IDP_ENTITY_ID.into(),

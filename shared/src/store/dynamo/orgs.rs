@@ -37,7 +37,7 @@ impl OrgStore for DynamoStore {
         match res {
             Ok(_) => Ok(()),
             Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
-                Err(StoreError::AlreadyExists("organization"))
+                Err(StoreError::AlreadyExists(Entity::Organization))
             }
             Err(e) => Err(sdk(e)),
         }
@@ -67,7 +67,7 @@ impl OrgStore for DynamoStore {
             Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
                 match self.get_org(&org.org).await? {
                     Some(_) => Err(StoreError::VersionConflict),
-                    None => Err(StoreError::NotFound("organization")),
+                    None => Err(StoreError::NotFound(Entity::Organization)),
                 }
             }
             Err(e) => Err(sdk(e)),
