@@ -12,7 +12,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use crate::config::Config;
 use crate::error::{render, AppError, Flavor};
 use crate::handlers;
-use crate::model::org::{validate_org_name, Org};
+use crate::model::org::{Org, OrgName};
 use crate::routes::{match_path, Function, Route};
 use crate::store::{DynamoStore, Store, StoreError};
 
@@ -210,21 +210,23 @@ impl<S: Store> App<S> {
         route: Route,
         req: &Request,
     ) -> Result<(Response<Body>, &'static str), AppError> {
-        if validate_org_name(&org).is_err() {
+        // The name is checked once, here, where it enters: anything else is a 404 like an
+        // unknown org, and what goes on to the store is an `OrgName`.
+        let Ok(name) = OrgName::parse(&org) else {
             return Err(AppError::OrgNotFound(org));
-        }
+        };
         // Routes that make trust decisions re-read the org on every request, so that a change
         // takes effect at once (issue 9 finding 8): SCIM (a rotated token stops working), the ACS
         // (a removed IdP key, IdP-initiated turned off, a shrunk RelayState allow-list) and login
         // (a new IdP SSO URL). Metadata and the session routes, which trust nothing in the org
         // but its name and URLs, may use a briefly cached copy (one DynamoDB round trip fewer).
         let mut org = if route.is_scim() || matches!(route, Route::SamlAcs | Route::SamlLogin) {
-            self.load_org(&org).await?
+            self.load_org(&name).await?
         } else {
             // SP metadata holds nothing that changes trust: while DynamoDB is down it is served
             // from the last copy this Lambda saw, however old (issue 15: degrade where the data
             // allows). Sign-in and SCIM refuse cleanly instead (503).
-            self.cached_org(&org, route == Route::SamlMetadata).await?
+            self.cached_org(&name, route == Route::SamlMetadata).await?
         };
         // A deployment-wide public base URL (custom domain) wins over the one stored per org.
         if let Some(base) = &self.config.public_base_url {
@@ -250,10 +252,10 @@ impl<S: Store> App<S> {
         }
     }
 
-    async fn load_org(&self, name: &str) -> Result<Org, AppError> {
+    async fn load_org(&self, name: &OrgName) -> Result<Org, AppError> {
         let org = self
             .store
-            .get_org(name)
+            .get_org(name.as_str())
             .await?
             .ok_or_else(|| AppError::OrgNotFound(name.to_string()))?;
         if let Ok(mut cache) = self.org_cache.lock() {
@@ -262,12 +264,16 @@ impl<S: Store> App<S> {
         Ok(org)
     }
 
-    async fn cached_org(&self, name: &str, stale_if_unavailable: bool) -> Result<Org, AppError> {
+    async fn cached_org(
+        &self,
+        name: &OrgName,
+        stale_if_unavailable: bool,
+    ) -> Result<Org, AppError> {
         let cached = self
             .org_cache
             .lock()
             .ok()
-            .and_then(|cache| cache.get(name).cloned());
+            .and_then(|cache| cache.get(name.as_str()).cloned());
         if let Some((at, org)) = &cached {
             if at.elapsed() < self.config.org_cache_ttl {
                 return Ok(org.clone());
@@ -278,12 +284,12 @@ impl<S: Store> App<S> {
                 if stale_if_unavailable && cached.is_some() =>
             {
                 tracing::warn!(
-                    org = name,
+                    org = %name,
                     "DynamoDB unavailable: serving the cached organization"
                 );
                 Ok(cached
                     .map(|(_, org)| org)
-                    .unwrap_or_else(|| Org::new(name, "", 0)))
+                    .unwrap_or_else(|| Org::new(name.as_str(), "", 0)))
             }
             other => other,
         }

@@ -5,6 +5,7 @@
 mod support;
 
 mod cli;
+mod entra_replay;
 mod events;
 mod handlers;
 mod local_stack;
@@ -16,7 +17,11 @@ mod routes;
 mod saml;
 mod saml_browser;
 mod scim;
+mod scim_conformance;
 mod scim_limits;
+mod scim_rate_limit;
+mod scim_schemas;
+mod scim_search;
 mod soak;
 mod store_conformance;
 mod store_faults;

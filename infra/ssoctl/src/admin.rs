@@ -164,7 +164,7 @@ pub async fn create_org<S: OrgStore>(
     org.provisioning = req.provisioning;
     org.reactivation = req.reactivation;
     org.idp = checked.as_ref().map(|c| c.idp.clone());
-    org.scim_token_hash = Some(token.hash().0);
+    org.scim_token_hash = Some(token.hash().into_string());
     match store.create_org(&org).await {
         Ok(()) => {
             let mut out = org_json(&org, Some(&token), now);
@@ -247,7 +247,7 @@ pub async fn rotate_scim_token<S: OrgStore>(
 ) -> Result<Value, AdminError> {
     let mut org = existing(store, name).await?;
     let token = Secret::generate("scim");
-    org.scim_token_hash = Some(token.hash().0);
+    org.scim_token_hash = Some(token.hash().into_string());
     org.updated_at = now;
     let org = store.update_org(&org).await?;
     Ok(

@@ -31,16 +31,44 @@ pub use oidc::{
 };
 pub use sign_in::{AnsweredRequest, SignIn, SignInError, SignInStore, UserWrite};
 
+/// What kind of record a store error is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entity {
+    Organization,
+    User,
+    Group,
+    Session,
+    /// An AuthnRequest ID remembered for its answer (SAML SP-initiated sign-in).
+    AuthnRequest,
+    /// An OIDC authorization request waiting for its sign-in.
+    AuthorizationRequest,
+    AppClient,
+}
+
+impl std::fmt::Display for Entity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Entity::Organization => "organization",
+            Entity::User => "user",
+            Entity::Group => "group",
+            Entity::Session => "session",
+            Entity::AuthnRequest => "request id",
+            Entity::AuthorizationRequest => "authorization request",
+            Entity::AppClient => "app client",
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0} already exists")]
-    AlreadyExists(&'static str),
+    AlreadyExists(Entity),
     #[error("{attribute} is already taken in this organization")]
     Uniqueness { attribute: &'static str },
     #[error("the record changed since it was read (version conflict)")]
     VersionConflict,
     #[error("{0} not found")]
-    NotFound(&'static str),
+    NotFound(Entity),
     #[error("the database is throttling requests")]
     Throttled,
     #[error("stored record is unreadable: {0}")]
@@ -71,6 +99,17 @@ pub trait OrgStore {
     /// (version + 1).
     fn update_org(&self, org: &Org) -> impl Future<Output = StoreResult<Org>> + Send;
     fn list_orgs(&self) -> impl Future<Output = StoreResult<Vec<Org>>> + Send;
+    /// Counts one SCIM request of `org` in the second `now`; `false` when `limit` requests were
+    /// already counted in it (`scim/rate_limit.rs`). Stores without a shared counter (test
+    /// doubles) allow everything.
+    fn take_scim_request(
+        &self,
+        _org: &str,
+        _now: i64,
+        _limit: u32,
+    ) -> impl Future<Output = StoreResult<bool>> + Send {
+        async { Ok(true) }
+    }
 }
 
 /// One page of an offset listing (SCIM `startIndex`/`count`), with the total across all pages.

@@ -97,9 +97,9 @@ impl GroupStore for DynamoStore {
         match self.transact(items).await {
             Ok(()) => {}
             Err(TxError::Condition(codes)) if failed(&codes, 0) => {
-                return Err(StoreError::AlreadyExists("group"))
+                return Err(StoreError::AlreadyExists(Entity::Group))
             }
-            Err(TxError::Condition(_)) => return Err(StoreError::NotFound("user")),
+            Err(TxError::Condition(_)) => return Err(StoreError::NotFound(Entity::User)),
             Err(TxError::Store(e)) => return Err(e),
         }
         if !rest.is_empty() {
@@ -134,9 +134,9 @@ impl GroupStore for DynamoStore {
             match self.transact(items).await {
                 Ok(()) => {}
                 Err(TxError::Condition(codes)) if failed(&codes, 0) => {
-                    return Err(StoreError::NotFound("group"))
+                    return Err(StoreError::NotFound(Entity::Group))
                 }
-                Err(TxError::Condition(_)) => return Err(StoreError::NotFound("user")),
+                Err(TxError::Condition(_)) => return Err(StoreError::NotFound(Entity::User)),
                 Err(TxError::Store(e)) => return Err(e),
             }
         }
@@ -236,10 +236,10 @@ impl GroupStore for DynamoStore {
                 // Gone, or changed since the version the caller named.
                 return Err(match self.get_group(org, id).await? {
                     Some(_) => StoreError::VersionConflict,
-                    None => StoreError::NotFound("group"),
+                    None => StoreError::NotFound(Entity::Group),
                 });
             }
-            Err(TxError::Condition(_)) => return Err(StoreError::NotFound("group")),
+            Err(TxError::Condition(_)) => return Err(StoreError::NotFound(Entity::Group)),
             Err(TxError::Store(e)) => return Err(e),
         }
         // Memberships go after the group: a crash in between leaves only orphans that no reader

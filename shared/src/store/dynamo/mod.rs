@@ -6,6 +6,7 @@ mod groups;
 mod oidc;
 mod orgs;
 mod paging;
+mod rate_limit;
 mod sessions;
 mod sign_in;
 mod users;

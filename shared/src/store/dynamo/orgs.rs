@@ -21,6 +21,10 @@ fn org_from(item: Item) -> StoreResult<Org> {
 }
 
 impl OrgStore for DynamoStore {
+    async fn take_scim_request(&self, org: &str, now: i64, limit: u32) -> StoreResult<bool> {
+        self.take_rate_token(org, now, limit).await
+    }
+
     async fn create_org(&self, org: &Org) -> StoreResult<()> {
         let res = self
             .client
@@ -33,7 +37,7 @@ impl OrgStore for DynamoStore {
         match res {
             Ok(_) => Ok(()),
             Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
-                Err(StoreError::AlreadyExists("organization"))
+                Err(StoreError::AlreadyExists(Entity::Organization))
             }
             Err(e) => Err(sdk(e)),
         }
@@ -63,7 +67,7 @@ impl OrgStore for DynamoStore {
             Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
                 match self.get_org(&org.org).await? {
                     Some(_) => Err(StoreError::VersionConflict),
-                    None => Err(StoreError::NotFound("organization")),
+                    None => Err(StoreError::NotFound(Entity::Organization)),
                 }
             }
             Err(e) => Err(sdk(e)),
