@@ -11,7 +11,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::config::Config;
 use crate::error::{render, AppError, Flavor};
-use crate::handlers;
+use crate::functions::Routes;
 use crate::org::{validate_org_name, Org};
 use crate::routes::{match_path, Function, Route};
 use crate::store::{DynamoStore, Store, StoreError};
@@ -124,7 +124,19 @@ impl<S: Store> App<S> {
 
     /// Serves one request for `function`; `None` serves every route (the local stack).
     /// Never fails: every error is rendered here, once, and logged with its outcome code.
+    /// This links every handler; a Lambda binary calls its own entry point in
+    /// [`crate::functions`] instead, which links only its own.
     pub async fn handle(
+        &self,
+        function: Option<Function>,
+        req: Request,
+    ) -> Result<Response<Body>, Infallible> {
+        self.handle_routes::<crate::functions::Every>(function, req)
+            .await
+    }
+
+    /// [`App::handle`] with the handlers of `R` only (issue 10 item 8).
+    pub(crate) async fn handle_routes<R: Routes>(
         &self,
         function: Option<Function>,
         req: Request,
@@ -146,9 +158,9 @@ impl<S: Store> App<S> {
         let result = match matched.clone() {
             None => Err(AppError::NoRoute),
             Some((_, route)) if route.is_deployment_level() => {
-                handlers::oidc::dispatch(self, route, &req).await
+                R::dispatch_deployment(self, route, &req).await
             }
-            Some((org, route)) => self.serve(org, route, &req).await,
+            Some((org, route)) => self.serve::<R>(org, route, &req).await,
         };
         let (response, outcome) = match result {
             Ok((resp, outcome)) => (resp, outcome),
@@ -197,7 +209,7 @@ impl<S: Store> App<S> {
         Ok(response)
     }
 
-    async fn serve(
+    async fn serve<R: Routes>(
         &self,
         org: String,
         route: Route,
@@ -232,11 +244,7 @@ impl<S: Store> App<S> {
         // timeout (10 s in template.yaml): a request still waiting on DynamoDB then gets a 503 +
         // Retry-After instead of being killed mid-answer. What it had written is consistent (the
         // multi-item writes are transactions or ordered for retries: docs/operations.md).
-        match tokio::time::timeout(
-            self.config.request_deadline,
-            handlers::dispatch(self, &ctx, req),
-        )
-        .await
+        match tokio::time::timeout(self.config.request_deadline, R::dispatch(self, &ctx, req)).await
         {
             Ok(answer) => answer,
             Err(elapsed) => Err(AppError::Store(StoreError::Unavailable(Box::new(elapsed)))),

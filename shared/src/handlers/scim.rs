@@ -88,7 +88,7 @@ pub(super) fn check_if_match(req: &Request, version: u64) -> Result<(), AppError
 /// Randomized, growing pause before re-trying a read-modify-write that lost a race, so that
 /// contending writers spread out instead of colliding again.
 pub(super) async fn backoff(attempt: usize) {
-    use rand::Rng;
+    use rand::RngExt;
     let cap = 10u64 << attempt.min(5);
     let ms = rand::rng().random_range(1..=cap);
     tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
@@ -119,7 +119,8 @@ fn authenticate(ctx: &Ctx, req: &Request) -> Result<(), AppError> {
     }
 }
 
-pub(super) async fn dispatch<S: Store>(
+/// The routes of the `scim-users` function: discovery, Users, and the SCIM catch-all.
+pub(super) async fn dispatch_users<S: Store>(
     app: &App<S>,
     ctx: &Ctx,
     req: &Request,
@@ -155,6 +156,20 @@ pub(super) async fn dispatch<S: Store>(
             one_or_all(discovery::schemas(&base), id.as_deref(), "schema")
         }
         Route::ScimUsers(id) => scim_users::handle(app, ctx, req, method, id.as_deref()).await,
+        _ => Err(AppError::NotFound("no such SCIM endpoint".into())),
+    }
+}
+
+/// The routes of the `scim-groups` function. A separate entry point so that `scim-users` does not
+/// link the Groups code, nor `scim-groups` the Users code (issue 10 item 8).
+pub(super) async fn dispatch_groups<S: Store>(
+    app: &App<S>,
+    ctx: &Ctx,
+    req: &Request,
+    method: Method,
+) -> Handled {
+    authenticate(ctx, req)?;
+    match &ctx.route {
         Route::ScimGroups(id) => scim_groups::handle(app, ctx, req, method, id.as_deref()).await,
         _ => Err(AppError::NotFound("no such SCIM endpoint".into())),
     }

@@ -170,7 +170,7 @@ impl Signer {
             .await?
             .iter()
             .map(|k| {
-                let point = k.key.to_encoded_point(false);
+                let point = k.key.to_sec1_point(false);
                 json!({
                     "kty": "EC",
                     "crv": "P-256",
