@@ -135,6 +135,7 @@ pub fn org_json(org: &Org, scim_token: Option<&Secret>) -> Value {
         "default_app_url": org.default_app_url,
         "allowed_redirect_urls": org.allowed_redirect_urls,
         "clock_skew_seconds": org.clock_skew_seconds,
+        "session_hours": org.session_seconds() / 3600,
         "attribute_mapping": org.attribute_mapping,
         "scim_token_configured": org.scim_token_hash.is_some(),
         "idp": org.idp.as_ref().map(|i| json!({
@@ -295,6 +296,9 @@ pub struct Settings {
     /// Tolerated clock difference with Okta, in seconds (default 180, at most 600).
     #[arg(long)]
     pub clock_skew: Option<u32>,
+    /// Session length in hours, 1 to 24 (default 24; Okta's SessionNotOnOrAfter still caps it).
+    #[arg(long)]
+    pub session_hours: Option<u8>,
     /// scim, first-login or both.
     #[arg(long)]
     pub provisioning: Option<Provisioning>,
@@ -357,6 +361,15 @@ pub async fn update_settings<S: OrgStore>(
             )));
         }
         org.clock_skew_seconds = skew;
+    }
+    if let Some(h) = s.session_hours {
+        if !(1..=shared::org::MAX_SESSION_HOURS).contains(&h) {
+            return Err(AdminError::Invalid(format!(
+                "session length {h} h: must be 1 to {} hours",
+                shared::org::MAX_SESSION_HOURS
+            )));
+        }
+        org.session_hours = Some(h);
     }
     if let Some(p) = s.provisioning {
         org.provisioning = p;

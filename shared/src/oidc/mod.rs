@@ -16,6 +16,7 @@ pub mod claims;
 pub mod discovery;
 pub mod jwt;
 pub mod params;
+pub mod stream;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
