@@ -11,27 +11,31 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::config::Config;
 use crate::error::{render, AppError, Flavor};
-use crate::functions::Routes;
-use crate::org::{validate_org_name, Org};
+use crate::handlers::per_function::{Every, Routes};
+use crate::model::org::{validate_org_name, Org};
 use crate::routes::{match_path, Function, Route};
 use crate::store::{DynamoStore, Store, StoreError};
 
-type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+pub use crate::handlers::{Ctx, Services};
 
+/// The handlers' [`Services`] plus what only the entry point needs: routing, the org cache and
+/// error rendering. Derefs to its `Services` (`app.store`, `app.config`, `app.now()`).
 pub struct App<S = DynamoStore> {
-    pub config: Config,
-    pub store: S,
-    /// Signs OIDC tokens with the KMS key (`crate::oidc::jwt`).
-    pub signer: crate::oidc::jwt::Signer,
-    clock: Clock,
+    services: Services<S>,
     org_cache: Mutex<HashMap<String, (Instant, Org)>>,
 }
 
-/// What a handler knows about the request beyond the request itself.
-pub struct Ctx {
-    pub org: Org,
-    pub route: Route,
-    pub now: i64,
+impl<S> std::ops::Deref for App<S> {
+    type Target = Services<S>;
+    fn deref(&self) -> &Services<S> {
+        &self.services
+    }
+}
+
+impl<S> std::ops::DerefMut for App<S> {
+    fn deref_mut(&mut self) -> &mut Services<S> {
+        &mut self.services
+    }
 }
 
 impl App<DynamoStore> {
@@ -104,22 +108,25 @@ impl<S: Store> App<S> {
             config.oidc_previous_kms_key_id.clone(),
         );
         App {
-            config,
-            signer,
-            store,
-            clock: Arc::new(system_now),
+            services: Services {
+                config,
+                signer,
+                store,
+                clock: Arc::new(system_now),
+            },
             org_cache: Mutex::new(HashMap::new()),
         }
     }
 
     /// Replaces the clock (epoch seconds): tests run at any instant.
     pub fn with_clock(mut self, clock: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
-        self.clock = Arc::new(clock);
+        self.services.clock = Arc::new(clock);
         self
     }
 
-    pub fn now(&self) -> i64 {
-        (self.clock)()
+    /// What the handlers see.
+    pub fn services(&self) -> &Services<S> {
+        &self.services
     }
 
     /// Serves one request for `function`; `None` serves every route (the local stack).
@@ -131,8 +138,7 @@ impl<S: Store> App<S> {
         function: Option<Function>,
         req: Request,
     ) -> Result<Response<Body>, Infallible> {
-        self.handle_routes::<crate::functions::Every>(function, req)
-            .await
+        self.handle_routes::<Every>(function, req).await
     }
 
     /// [`App::handle`] with the handlers of `R` only (issue 10 item 8).
@@ -158,7 +164,7 @@ impl<S: Store> App<S> {
         let result = match matched.clone() {
             None => Err(AppError::NoRoute),
             Some((_, route)) if route.is_deployment_level() => {
-                R::dispatch_deployment(self, route, &req).await
+                R::dispatch_deployment(&self.services, route, &req).await
             }
             Some((org, route)) => self.serve::<R>(org, route, &req).await,
         };
@@ -244,7 +250,11 @@ impl<S: Store> App<S> {
         // timeout (10 s in template.yaml): a request still waiting on DynamoDB then gets a 503 +
         // Retry-After instead of being killed mid-answer. What it had written is consistent (the
         // multi-item writes are transactions or ordered for retries: docs/operations.md).
-        match tokio::time::timeout(self.config.request_deadline, R::dispatch(self, &ctx, req)).await
+        match tokio::time::timeout(
+            self.config.request_deadline,
+            R::dispatch(&self.services, &ctx, req),
+        )
+        .await
         {
             Ok(answer) => answer,
             Err(elapsed) => Err(AppError::Store(StoreError::Unavailable(Box::new(elapsed)))),
@@ -297,5 +307,19 @@ fn flavor_of(route: &Route) -> Flavor {
         Route::Session | Route::Logout => Flavor::Json,
         r if r.is_deployment_level() => crate::handlers::oidc::flavor(r),
         _ => Flavor::Page,
+    }
+}
+
+/// Back-channel logout delivery runs on the app the function built (`oidc::backchannel`).
+impl<S: Store> crate::oidc::backchannel::Sender for App<S> {
+    type Store = S;
+    fn store(&self) -> &S {
+        &self.services.store
+    }
+    fn signer(&self) -> &crate::oidc::jwt::Signer {
+        &self.services.signer
+    }
+    fn now(&self) -> i64 {
+        self.services.now()
     }
 }

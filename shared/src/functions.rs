@@ -7,59 +7,20 @@
 //! every bootstrap in one cargo invocation, and cargo unifies the features of everything it builds
 //! at once — but it cannot unify calls. [`App::handle`] (every route, the local stack) stays as it
 //! was; what each Lambda serves is [`crate::routes::ROUTES`], and it refuses every other route
-//! twice: `App::handle`'s filter, and its own dispatcher, which has no arm for it.
+//! twice: `App::handle`'s filter, and its own dispatcher (`handlers::per_function`), which has no
+//! arm for it.
 
 use std::convert::Infallible;
 use std::future::Future;
 
 use lambda_http::{Body, Request, Response};
 
-use crate::app::{App, Ctx};
+use crate::app::App;
 use crate::error::AppError;
-use crate::handlers::{self, Handled};
+use crate::handlers::per_function::{self as dispatchers, Routes};
+use crate::handlers::{Ctx, Handled, Services};
 use crate::routes::{Function, Route};
 use crate::store::Store;
-
-/// The handlers one binary can reach.
-pub(crate) trait Routes {
-    /// An `/orgs/{org}/...` route, with its org loaded.
-    fn dispatch<S: Store>(
-        app: &App<S>,
-        ctx: &Ctx,
-        req: &Request,
-    ) -> impl Future<Output = Handled> + Send;
-
-    /// A deployment-level route (the OpenID Connect provider): none, unless overridden.
-    fn dispatch_deployment<S: Store>(
-        app: &App<S>,
-        route: Route,
-        req: &Request,
-    ) -> impl Future<Output = Handled> + Send {
-        let _ = (app, route, req);
-        async { Err(AppError::NoRoute) }
-    }
-}
-
-/// Every route: [`App::handle`], which the local stack (`ssoctl local serve`) runs.
-pub(crate) struct Every;
-
-impl Routes for Every {
-    fn dispatch<S: Store>(
-        app: &App<S>,
-        ctx: &Ctx,
-        req: &Request,
-    ) -> impl Future<Output = Handled> + Send {
-        handlers::dispatch(app, ctx, req)
-    }
-
-    fn dispatch_deployment<S: Store>(
-        app: &App<S>,
-        route: Route,
-        req: &Request,
-    ) -> impl Future<Output = Handled> + Send {
-        handlers::oidc::dispatch(app, route, req)
-    }
-}
 
 /// Config and clients once per cold start, then one request at a time, as the Lambda Runtime API
 /// hands them over.
@@ -83,7 +44,7 @@ macro_rules! org_function {
 
             impl Routes for Own {
                 fn dispatch<S: Store>(
-                    app: &App<S>,
+                    app: &Services<S>,
                     ctx: &Ctx,
                     req: &Request,
                 ) -> impl Future<Output = Handled> + Send {
@@ -109,27 +70,27 @@ macro_rules! org_function {
 
 org_function!(
     /// `saml-metadata`: the SP metadata document.
-    saml_metadata, SamlMetadata, handlers::saml_metadata
+    saml_metadata, SamlMetadata, dispatchers::saml_metadata
 );
 org_function!(
     /// `saml-login`: SP-initiated sign-in (the AuthnRequest redirect).
-    saml_login, SamlLogin, handlers::saml_login
+    saml_login, SamlLogin, dispatchers::saml_login
 );
 org_function!(
     /// `saml-acs`: the Assertion Consumer Service.
-    saml_acs, SamlAcs, handlers::saml_acs
+    saml_acs, SamlAcs, dispatchers::saml_acs
 );
 org_function!(
     /// `session`: session introspection, logout, the signed-in page.
-    session, Session, handlers::session
+    session, Session, dispatchers::session
 );
 org_function!(
     /// `scim-users`: SCIM Users, discovery and the SCIM catch-all.
-    scim_users, ScimUsers, handlers::scim_users
+    scim_users, ScimUsers, dispatchers::scim_users
 );
 org_function!(
     /// `scim-groups`: SCIM Groups.
-    scim_groups, ScimGroups, handlers::scim_groups
+    scim_groups, ScimGroups, dispatchers::scim_groups
 );
 
 /// `oidc`: the OpenID Connect provider (deployment-level routes only).
@@ -140,7 +101,7 @@ pub mod oidc {
 
     impl Routes for Own {
         fn dispatch<S: Store>(
-            app: &App<S>,
+            app: &Services<S>,
             ctx: &Ctx,
             req: &Request,
         ) -> impl Future<Output = Handled> + Send {
@@ -149,11 +110,11 @@ pub mod oidc {
         }
 
         fn dispatch_deployment<S: Store>(
-            app: &App<S>,
+            app: &Services<S>,
             route: Route,
             req: &Request,
         ) -> impl Future<Output = Handled> + Send {
-            handlers::oidc::dispatch(app, route, req)
+            crate::handlers::oidc::dispatch(app, route, req)
         }
     }
 

@@ -11,8 +11,8 @@ pub mod functions;
 pub mod headers;
 pub mod http;
 pub mod metrics;
+pub mod model;
 pub mod oidc;
-pub mod org;
 pub mod routes;
 pub mod saml;
 pub mod scim;
@@ -21,6 +21,9 @@ pub mod telemetry;
 pub mod tokens;
 
 mod handlers;
+
+/// Old paths, kept for the binaries and tests: the organization lives in [`model`].
+pub use model::org;
 
 pub use app::App;
 pub use config::Config;

@@ -7,7 +7,7 @@ use lambda_http::Request;
 
 use super::*;
 use crate::config::Config;
-use crate::org::Org;
+use crate::model::Org;
 use crate::routes::{match_deployment_path, match_path, ROUTES};
 use crate::store::DynamoStore;
 
@@ -77,14 +77,14 @@ async fn dispatched(function: Function, route: Route, req: &Request) -> Handled 
     async fn via<R: Routes>(route: Route, req: &Request) -> Handled {
         let app = app();
         if route.is_deployment_level() {
-            return R::dispatch_deployment(&app, route, req).await;
+            return R::dispatch_deployment(app.services(), route, req).await;
         }
         let ctx = Ctx {
             org: Org::new("acme", "https://sso.example.com", 0),
             route,
             now: 0,
         };
-        R::dispatch(&app, &ctx, req).await
+        R::dispatch(app.services(), &ctx, req).await
     }
     match function {
         Function::SamlMetadata => via::<saml_metadata::Own>(route, req).await,

@@ -1,93 +1,68 @@
 //! Request handlers, one module per area. `dispatch` checks the method and calls the handler; the
 //! handler returns a response and its outcome code, or an `AppError` that `App::handle` renders.
+//! Handlers see [`Services`] (config, store, signer, clock), never the `App` that routes to them,
+//! so the dependency runs one way: app → handlers → domain → store (docs/architecture.md).
 
+mod login;
 pub(crate) mod oidc;
+pub(crate) mod per_function;
 pub mod saml;
 mod scim;
+mod scim_common;
 mod scim_groups;
 mod scim_users;
 mod session;
 
-use http::Method;
+use std::sync::Arc;
+
 use lambda_http::{Body, Request, Response};
 
-use crate::app::{App, Ctx};
+use crate::config::Config;
 use crate::error::AppError;
+use crate::model::Org;
+use crate::oidc::jwt::Signer;
 use crate::routes::{Function, Route};
 use crate::store::Store;
 
 pub(crate) type Handled = Result<(Response<Body>, &'static str), AppError>;
 
+/// Epoch seconds; replaceable so that tests run at any instant.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// What the handlers use, built once per cold start: config, the store, the OIDC token signer
+/// (`crate::oidc::jwt`) and the clock.
+pub struct Services<S> {
+    pub config: Config,
+    pub store: S,
+    /// Signs OIDC tokens with the KMS key (`crate::oidc::jwt`).
+    pub signer: Signer,
+    pub(crate) clock: Clock,
+}
+
+impl<S> Services<S> {
+    pub fn now(&self) -> i64 {
+        (self.clock)()
+    }
+}
+
+/// What a handler knows about the request beyond the request itself.
+pub struct Ctx {
+    pub org: Org,
+    pub route: Route,
+    pub now: i64,
+}
+
 /// Every route (the local stack, `ssoctl local serve`): each route goes to its own function's
-/// dispatcher below, so what runs locally is exactly what each Lambda runs.
-pub(crate) async fn dispatch<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
+/// dispatcher (`per_function`), so what runs locally is exactly what each Lambda runs.
+pub(crate) async fn dispatch<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request) -> Handled {
     match ctx.route.function() {
-        Function::SamlMetadata => saml_metadata(app, ctx, req).await,
-        Function::SamlLogin => saml_login(app, ctx, req).await,
-        Function::SamlAcs => saml_acs(app, ctx, req).await,
-        Function::Session => session(app, ctx, req).await,
-        Function::ScimUsers => scim_users(app, ctx, req).await,
-        Function::ScimGroups => scim_groups(app, ctx, req).await,
+        Function::SamlMetadata => per_function::saml_metadata(app, ctx, req).await,
+        Function::SamlLogin => per_function::saml_login(app, ctx, req).await,
+        Function::SamlAcs => per_function::saml_acs(app, ctx, req).await,
+        Function::Session => per_function::session(app, ctx, req).await,
+        Function::ScimUsers => per_function::scim_users(app, ctx, req).await,
+        Function::ScimGroups => per_function::scim_groups(app, ctx, req).await,
         // The provider's routes carry no org: `App::handle` sends them to `oidc::dispatch`.
         Function::Oidc => Err(AppError::NoRoute),
-    }
-}
-
-// One dispatcher per Lambda (issue 10 item 8). Each names only its own function's handlers, so a
-// binary that calls one of them (through `crate::functions`) links only that function's code:
-// the linker drops every handler no dispatcher of that binary names. A route of another function
-// is `NoRoute` here too, not only in `App::handle`'s filter.
-
-pub(crate) async fn saml_metadata<S: Store>(_app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
-    match (&ctx.route, req.method()) {
-        (Route::SamlMetadata, &Method::GET) => saml::metadata(ctx),
-        (route, m) => not_here(route, Function::SamlMetadata, m),
-    }
-}
-
-pub(crate) async fn saml_login<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
-    match (&ctx.route, req.method()) {
-        (Route::SamlLogin, &Method::GET) => saml::login(app, ctx, req).await,
-        (route, m) => not_here(route, Function::SamlLogin, m),
-    }
-}
-
-pub(crate) async fn saml_acs<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
-    match (&ctx.route, req.method()) {
-        (Route::SamlAcs, &Method::POST) => saml::acs(app, ctx, req).await,
-        (route, m) => not_here(route, Function::SamlAcs, m),
-    }
-}
-
-pub(crate) async fn session<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
-    match (&ctx.route, req.method()) {
-        (Route::Session, &Method::GET) => session::current(app, ctx, req).await,
-        (Route::Logout, &Method::POST) => session::logout(app, ctx, req).await,
-        (Route::SignedIn, &Method::GET) => session::signed_in_page(app, ctx, req).await,
-        (route, m) => not_here(route, Function::Session, m),
-    }
-}
-
-pub(crate) async fn scim_users<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
-    match ctx.route.function() {
-        Function::ScimUsers => scim::dispatch_users(app, ctx, req, req.method().clone()).await,
-        _ => Err(AppError::NoRoute),
-    }
-}
-
-pub(crate) async fn scim_groups<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
-    match ctx.route.function() {
-        Function::ScimGroups => scim::dispatch_groups(app, ctx, req, req.method().clone()).await,
-        _ => Err(AppError::NoRoute),
-    }
-}
-
-/// A route this function serves, with another method: 405 (the route's `Allow` header is added by
-/// `App::handle`); a route of another function: 404.
-fn not_here(route: &Route, function: Function, method: &Method) -> Handled {
-    if route.function() == function {
-        Err(AppError::MethodNotAllowed(method.clone()))
-    } else {
-        Err(AppError::NoRoute)
     }
 }

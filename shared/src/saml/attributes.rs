@@ -11,19 +11,8 @@ use serde_json::{json, Map, Value};
 
 pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
-/// Okta's default attribute statements for a SAML app (and its profile names).
-pub fn default_mapping() -> BTreeMap<String, String> {
-    [
-        ("firstName", "givenName"),
-        ("lastName", "familyName"),
-        ("email", "email"),
-        ("title", "title"),
-        ("department", "department"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
-}
+/// Okta's default attribute statements (kept with the organization that stores the mapping).
+pub use crate::model::org::default_attribute_mapping as default_mapping;
 
 /// Sets `doc[path[0]][path[1]]... = value`, turning non-objects on the way into objects.
 fn set(doc: &mut Value, path: &[&str], value: Value) {

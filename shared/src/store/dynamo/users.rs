@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::*;
-use crate::scim::user_name::UserName;
+use crate::model::user_name::UserName;
 use crate::store::keys::*;
 use crate::store::*;
 
