@@ -11,7 +11,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::config::Config;
 use crate::error::{render, AppError, Flavor};
-use crate::handlers;
+use crate::handlers::per_function::{Every, Routes};
 use crate::model::org::{Org, OrgName};
 use crate::routes::{match_path, Function, Route};
 use crate::store::{DynamoStore, Store, StoreError};
@@ -131,7 +131,18 @@ impl<S: Store> App<S> {
 
     /// Serves one request for `function`; `None` serves every route (the local stack).
     /// Never fails: every error is rendered here, once, and logged with its outcome code.
+    /// This links every handler; a Lambda binary calls its own entry point in
+    /// [`crate::functions`] instead, which links only its own.
     pub async fn handle(
+        &self,
+        function: Option<Function>,
+        req: Request,
+    ) -> Result<Response<Body>, Infallible> {
+        self.handle_routes::<Every>(function, req).await
+    }
+
+    /// [`App::handle`] with the handlers of `R` only (issue 10 item 8).
+    pub(crate) async fn handle_routes<R: Routes>(
         &self,
         function: Option<Function>,
         req: Request,
@@ -153,9 +164,9 @@ impl<S: Store> App<S> {
         let result = match matched.clone() {
             None => Err(AppError::NoRoute),
             Some((_, route)) if route.is_deployment_level() => {
-                handlers::oidc::dispatch(&self.services, route, &req).await
+                R::dispatch_deployment(&self.services, route, &req).await
             }
-            Some((org, route)) => self.serve(org, route, &req).await,
+            Some((org, route)) => self.serve::<R>(org, route, &req).await,
         };
         let (response, outcome) = match result {
             Ok((resp, outcome)) => (resp, outcome),
@@ -204,7 +215,7 @@ impl<S: Store> App<S> {
         Ok(response)
     }
 
-    async fn serve(
+    async fn serve<R: Routes>(
         &self,
         org: String,
         route: Route,
@@ -243,7 +254,7 @@ impl<S: Store> App<S> {
         // multi-item writes are transactions or ordered for retries: docs/operations.md).
         match tokio::time::timeout(
             self.config.request_deadline,
-            handlers::dispatch(&self.services, &ctx, req),
+            R::dispatch(&self.services, &ctx, req),
         )
         .await
         {

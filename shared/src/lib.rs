@@ -7,6 +7,7 @@
 pub mod app;
 pub mod config;
 pub mod error;
+pub mod functions;
 pub mod headers;
 pub mod http;
 pub mod metrics;

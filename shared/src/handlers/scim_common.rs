@@ -124,7 +124,7 @@ where
 /// Randomized, growing pause before re-trying a read-modify-write that lost a race, so that
 /// contending writers spread out instead of colliding again.
 pub(super) async fn backoff(attempt: usize) {
-    use rand::Rng;
+    use rand::RngExt;
     let cap = 10u64 << attempt.min(5);
     let ms = rand::rng().random_range(1..=cap);
     tokio::time::sleep(std::time::Duration::from_millis(ms)).await;

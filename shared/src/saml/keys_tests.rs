@@ -12,7 +12,6 @@ use super::verify::decode_b64;
 use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::sha2::Digest as _;
-use sha2::Digest as _;
 
 const MESSAGES: [&[u8]; 3] = [b"a", b"<ds:SignedInfo/>", &[0u8; 1500]];
 
