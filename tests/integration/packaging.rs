@@ -77,3 +77,27 @@ fn the_licence_the_manifests_declare_ships_with_the_security_policy_and_changelo
     assert_eq!(version, "0.2.0");
     assert!(repo_file("CHANGELOG.md").contains(&format!("## [{version}]")));
 }
+
+/// `check-bootstraps` builds every `functions/*` binary in one `cargo lambda build` over the
+/// workspace's default members (which keep ssoctl's features out of the bootstraps): a function
+/// left out of `default-members` fails that build ("no bin target named …").
+#[test]
+fn every_function_is_a_default_member_of_the_workspace() {
+    let manifest = repo_file("Cargo.toml");
+    let start = manifest
+        .find("default-members = [")
+        .expect("Cargo.toml has default-members");
+    let list = &manifest[start..];
+    let list = &list[..list.find(']').expect("default-members is closed")];
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../functions");
+    let mut functions = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        functions += 1;
+        assert!(
+            list.contains(&format!("\"functions/{name}\"")),
+            "functions/{name} is not in default-members"
+        );
+    }
+    assert!(functions >= 9, "found {functions} functions");
+}
