@@ -136,7 +136,7 @@ impl<S: Store> App<S> {
             .unwrap_or_default();
         // Org-less routes (the OpenID Connect provider) first; then `/orgs/{org}/...`.
         let matched = crate::routes::match_deployment_path(req.uri().path())
-            .map(|r| (String::new(), r))
+            .map(|r| (api_org(&r), r))
             .or_else(|| match_path(req.uri().path()))
             .filter(|(_, r)| function.is_none_or(|f| r.function() == f));
         let (org_name, route_template, flavor) = match &matched {
@@ -145,6 +145,7 @@ impl<S: Store> App<S> {
         };
         let result = match matched.clone() {
             None => Err(AppError::NoRoute),
+            Some((_, Route::Api(route))) => self.serve_api(route, &req).await,
             Some((_, route)) if route.is_deployment_level() => {
                 handlers::oidc::dispatch(self, route, &req).await
             }
@@ -209,9 +210,13 @@ impl<S: Store> App<S> {
         // Routes that make trust decisions re-read the org on every request, so that a change
         // takes effect at once (issue 9 finding 8): SCIM (a rotated token stops working), the ACS
         // (a removed IdP key, IdP-initiated turned off, a shrunk RelayState allow-list) and login
-        // (a new IdP SSO URL). Metadata and the session routes, which trust nothing in the org
+        // (a new IdP SSO URL). Metadata, logout and the signed-in page, which trust nothing in the org
         // but its name and URLs, may use a briefly cached copy (one DynamoDB round trip fewer).
-        let mut org = if route.is_scim() || matches!(route, Route::SamlAcs | Route::SamlLogin) {
+        // The session check too (issue 12): a deleted org's sessions end at once, on every Lambda,
+        // not when a cached copy expires.
+        let mut org = if route.is_scim()
+            || matches!(route, Route::SamlAcs | Route::SamlLogin | Route::Session)
+        {
             self.load_org(&org).await?
         } else {
             // SP metadata holds nothing that changes trust: while DynamoDB is down it is served
@@ -235,6 +240,23 @@ impl<S: Store> App<S> {
         match tokio::time::timeout(
             self.config.request_deadline,
             handlers::dispatch(self, &ctx, req),
+        )
+        .await
+        {
+            Ok(answer) => answer,
+            Err(elapsed) => Err(AppError::Store(StoreError::Unavailable(Box::new(elapsed)))),
+        }
+    }
+
+    /// The management API: deployment-level, under the same request deadline as the org routes.
+    async fn serve_api(
+        &self,
+        route: crate::api::ApiRoute,
+        req: &Request,
+    ) -> Result<(Response<Body>, &'static str), AppError> {
+        match tokio::time::timeout(
+            self.config.request_deadline,
+            crate::api::dispatch(self, route, req),
         )
         .await
         {
@@ -283,8 +305,17 @@ impl<S: Store> App<S> {
     }
 }
 
+/// The org an API route names (for the log line), or none.
+fn api_org(route: &Route) -> String {
+    match route {
+        Route::Api(r) => r.org().unwrap_or_default().to_string(),
+        _ => String::new(),
+    }
+}
+
 fn flavor_of(route: &Route) -> Flavor {
     match route {
+        Route::Api(_) => Flavor::Json,
         r if r.is_scim() => Flavor::Scim,
         Route::Session | Route::Logout => Flavor::Json,
         r if r.is_deployment_level() => crate::handlers::oidc::flavor(r),

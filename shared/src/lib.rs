@@ -4,6 +4,8 @@
 //! Multi-tenant from the first line: every route is `/orgs/{org}/...`, every store key starts with
 //! the organization, and every log line carries it.
 
+pub mod admin;
+pub mod api;
 pub mod app;
 pub mod config;
 pub mod error;

@@ -18,10 +18,12 @@ pub enum Function {
     Session,
     /// The OpenID Connect provider: discovery, JWKS, authorize, token, userinfo, logout.
     Oidc,
+    /// The management API, `/api/v1` (docs/api.md).
+    Api,
 }
 
 impl Function {
-    pub const ALL: [Function; 7] = [
+    pub const ALL: [Function; 8] = [
         Function::SamlAcs,
         Function::SamlMetadata,
         Function::SamlLogin,
@@ -29,6 +31,7 @@ impl Function {
         Function::ScimGroups,
         Function::Session,
         Function::Oidc,
+        Function::Api,
     ];
 
     /// The binary (and crate) name under `functions/`, as named in template.yaml.
@@ -41,6 +44,7 @@ impl Function {
             Function::ScimGroups => "scim-groups",
             Function::Session => "session",
             Function::Oidc => "oidc",
+            Function::Api => "api",
         }
     }
 }
@@ -75,6 +79,8 @@ pub enum Route {
     OidcToken,
     OidcUserinfo,
     OidcLogout,
+    /// The management API (deployment-level; its org, if any, is a path parameter).
+    Api(crate::api::ApiRoute),
 }
 
 /// The route templates, as API Gateway and template.yaml spell them, with the function serving each.
@@ -107,6 +113,18 @@ pub const ROUTES: &[(&str, Function)] = &[
     ("/oauth2/token", Function::Oidc),
     ("/oauth2/userinfo", Function::Oidc),
     ("/oauth2/logout", Function::Oidc),
+    ("/api/v1/openapi.json", Function::Api),
+    ("/api/v1/orgs", Function::Api),
+    ("/api/v1/orgs/{org}", Function::Api),
+    ("/api/v1/orgs/{org}/idp", Function::Api),
+    ("/api/v1/orgs/{org}/scim-token", Function::Api),
+    ("/api/v1/orgs/{org}/users", Function::Api),
+    ("/api/v1/orgs/{org}/users/{id}", Function::Api),
+    ("/api/v1/orgs/{org}/groups", Function::Api),
+    ("/api/v1/orgs/{org}/groups/{id}", Function::Api),
+    ("/api/v1/orgs/{org}/groups/{id}/members", Function::Api),
+    ("/api/v1/events", Function::Api),
+    ("/api/v1/{proxy+}", Function::Api),
 ];
 
 impl Route {
@@ -135,6 +153,7 @@ impl Route {
             Route::OidcToken => "/oauth2/token",
             Route::OidcUserinfo => "/oauth2/userinfo",
             Route::OidcLogout => "/oauth2/logout",
+            Route::Api(r) => r.template(),
         }
     }
 
@@ -162,6 +181,7 @@ impl Route {
             Route::OidcToken => "POST",
             // OIDC Core §3.1.2.1 and §5.3.1, RP-Initiated Logout §2: GET and POST.
             Route::OidcAuthorize | Route::OidcUserinfo | Route::OidcLogout => "GET, POST",
+            Route::Api(r) => r.allowed_methods(),
         }
     }
 
@@ -221,11 +241,12 @@ pub fn match_deployment_path(path: &str) -> Option<Route> {
         "/oauth2/token" => Route::OidcToken,
         "/oauth2/userinfo" => Route::OidcUserinfo,
         "/oauth2/logout" => Route::OidcLogout,
+        p if p.starts_with("/api/v1/") => Route::Api(crate::api::ApiRoute::parse(p)?),
         _ => return None,
     })
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
     url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())
@@ -240,6 +261,7 @@ mod tests {
             .replace("{org}", "acme")
             .replace("{id}", "abc-123")
             .replace("{proxy+}", "Bulk")
+            .replace("/api/v1/Bulk", "/api/v1/not/a/route")
     }
 
     #[test]

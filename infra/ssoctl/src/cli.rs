@@ -44,6 +44,19 @@ pub enum Command {
     /// Run the service locally.
     #[command(subcommand)]
     Local(LocalCommand),
+    /// Manage the management API's keys (docs/api.md).
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ApiKeyCommand {
+    /// Mint a key; prints its id, name and api_key (shown once, stored only as a hash).
+    Create { name: String },
+    /// List keys (never the keys themselves).
+    List,
+    /// Revoke a key by name or id: it is refused from the next request on.
+    Revoke { name_or_id: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -124,6 +137,8 @@ pub enum OrgCommand {
     RekeyNames { org: String },
     /// List organizations.
     List,
+    /// Finish removing the data of deleted organizations (DELETE /api/v1/orgs/{org} starts it).
+    Purge,
 }
 
 #[derive(Subcommand, Debug)]
@@ -333,6 +348,9 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
                     admin::update_settings(&store, &org, settings, now()).await
                 }
                 OrgCommand::List => admin::list_orgs(&store).await,
+                OrgCommand::Purge => Ok(serde_json::json!({
+                    "purged": shared::api::purge_pending(&store, usize::MAX).await
+                })),
                 OrgCommand::RekeyNames { org } => match store.rekey_folded_names(&org).await {
                     Ok(changed) => Ok(serde_json::json!({ "org": org, "rekeyed": changed })),
                     Err(e) => Err(e.into()),
@@ -372,6 +390,19 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
                     apps::rotate_secret(&store, &client_id, now()).await
                 }
                 AppCommand::Delete { client_id } => apps::delete_app(&store, &client_id).await,
+            };
+            out.map(Some).map_err(admin_err)
+        }
+        Command::ApiKey(cmd) => {
+            let store = store(false).await?;
+            let out = match cmd {
+                ApiKeyCommand::Create { name } => {
+                    crate::api_keys::create(&store, &name, now()).await
+                }
+                ApiKeyCommand::List => crate::api_keys::list(&store).await,
+                ApiKeyCommand::Revoke { name_or_id } => {
+                    crate::api_keys::revoke(&store, &name_or_id).await
+                }
             };
             out.map(Some).map_err(admin_err)
         }
@@ -446,6 +477,7 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
             .map_err(|e| e.to_string())?;
             let app = Arc::new(App::new(config, store));
             tokio::spawn(local::deliver_backchannel_logouts(app.clone()));
+            tokio::spawn(local::purge_deleted_orgs(app.clone()));
             println!(
                 "{}",
                 serde_json::to_string_pretty(&demo).unwrap_or_default()

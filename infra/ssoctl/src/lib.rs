@@ -4,6 +4,7 @@
 //! environment points to: the local DynamoDB-API server or a deployed table.
 
 pub mod admin;
+pub mod api_keys;
 pub mod apps;
 pub mod cli;
 pub mod fetch;

@@ -356,6 +356,8 @@ pub trait Store:
     + ReplayStore
     + SignInStore
     + OidcStore
+    + crate::api::keys::ApiKeyStore
+    + crate::api::store::DirectoryStore
     + Send
     + Sync
 {
@@ -368,6 +370,8 @@ impl<
             + ReplayStore
             + SignInStore
             + OidcStore
+            + crate::api::keys::ApiKeyStore
+            + crate::api::store::DirectoryStore
             + Send
             + Sync,
     > Store for T

@@ -42,7 +42,7 @@ fn member_item(org: &str, group_id: &str, uid: &str, now: i64) -> Item {
     ])
 }
 
-fn group_from(item: &Item) -> StoreResult<Group> {
+pub(super) fn group_from(item: &Item) -> StoreResult<Group> {
     Ok(Group {
         id: get_s(item, "id")?,
         display_name: get_s(item, "display_name")?,

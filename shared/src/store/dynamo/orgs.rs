@@ -22,20 +22,25 @@ fn org_from(item: Item) -> StoreResult<Org> {
 
 impl OrgStore for DynamoStore {
     async fn create_org(&self, org: &Org) -> StoreResult<()> {
-        let res = self
-            .client
-            .put_item()
+        // Not while a deleted org of that name is still being purged (directory.rs): the purge
+        // would remove the new org's items.
+        let not_deleting = aws_sdk_dynamodb::types::ConditionCheck::builder()
             .table_name(&self.table)
-            .set_item(Some(org_item(org)?))
+            .key("pk", s(super::directory::deleted_pk(&org.org)))
+            .key("sk", s(super::directory::DELETED_SK))
             .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
-                Err(StoreError::AlreadyExists("organization"))
-            }
-            Err(e) => Err(sdk(e)),
+            .build()
+            .map_err(backend)?;
+        let items = vec![
+            self.put(org_item(org)?, Some("attribute_not_exists(pk)"), &[])?,
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .condition_check(not_deleting)
+                .build(),
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(TxError::Condition(_)) => Err(StoreError::AlreadyExists("organization")),
+            Err(TxError::Store(e)) => Err(e),
         }
     }
 

@@ -34,7 +34,7 @@ pub(super) fn user_item(org: &str, u: &User) -> StoreResult<Item> {
     Ok(item)
 }
 
-fn user_from(item: &Item) -> StoreResult<User> {
+pub(super) fn user_from(item: &Item) -> StoreResult<User> {
     Ok(User {
         id: get_s(item, "id")?,
         user_name: get_s(item, "user_name")?,
