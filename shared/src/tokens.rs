@@ -1,4 +1,4 @@
-//! Secrets we hand out (SCIM bearer tokens, session tokens, one-time codes) and how we keep them:
+//! Secrets we hand out (SCIM bearer tokens, session tokens, OIDC codes and tokens) and how we keep them:
 //! 256 random bits from the OS, shown once, stored only as a SHA-256 hash, compared in constant time.
 //!
 //! A plain (unsalted, fast) hash is enough here: the input has 256 bits of entropy, so there is

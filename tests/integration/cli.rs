@@ -272,6 +272,8 @@ async fn org_set_changes_sign_in_settings_and_refuses_unsafe_ones_without_writin
         "false",
         "--clock-skew",
         "60",
+        "--session-hours",
+        "8",
         "--provisioning",
         "both",
         "--map-attribute",
@@ -282,6 +284,8 @@ async fn org_set_changes_sign_in_settings_and_refuses_unsafe_ones_without_writin
     let stored = s.get_org(&org).await.unwrap().unwrap();
     assert!(!stored.allow_idp_initiated);
     assert_eq!(stored.clock_skew_seconds, 60);
+    assert_eq!(out["session_hours"], 8);
+    assert_eq!(stored.session_hours, Some(8));
     assert_eq!(stored.attribute_mapping["costCenter"], "costCenter");
     assert_eq!(stored.attribute_mapping["firstName"], "givenName");
 
@@ -291,6 +295,8 @@ async fn org_set_changes_sign_in_settings_and_refuses_unsafe_ones_without_writin
         vec!["--default-app-url", "//evil.example.com"],
         vec!["--allow-redirect", "https://user:pw@app.example.com/"],
         vec!["--clock-skew", "3600"],
+        vec!["--session-hours", "25"],
+        vec!["--session-hours", "0"],
         vec!["--map-attribute", "nothing"],
         // A valid change next to an invalid one: neither lands.
         vec![

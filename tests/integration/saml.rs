@@ -507,3 +507,28 @@ async fn the_acs_costs_three_dynamodb_round_trips_on_the_happy_path_even_with_a_
         assert_eq!(counter.0.load(Ordering::SeqCst), 3, "sign-in {i} ({user})");
     }
 }
+
+#[tokio::test]
+async fn an_org_with_a_shorter_session_length_gets_sessions_and_cookies_that_end_then() {
+    use shared::store::OrgStore;
+    let env = env(Provisioning::Scim, store().await).await;
+    let mut org = env.app.store.get_org(&env.org.org).await.unwrap().unwrap();
+    org.session_hours = Some(8);
+    env.app.store.update_org(&org).await.unwrap();
+    provision(&env, "grace@example.com", true).await;
+
+    let resp = env
+        .post_acs(
+            &env.spec("grace@example.com", "idasrt-short-1").build(),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), 303, "{}", body_text(&resp));
+    let set_cookie = header(&resp, "set-cookie");
+    assert!(set_cookie.contains("Max-Age=28800"), "{set_cookie}");
+    let cookie = session_cookie(&resp);
+    let me = body_json(&env.session(&cookie).await);
+    assert_eq!(me["session"]["expires_at"], ISSUED_AT + 8 * 3600);
+    env.clock.store(ISSUED_AT + 8 * 3600, Ordering::SeqCst);
+    assert_eq!(env.session(&cookie).await.status(), 401);
+}

@@ -259,28 +259,6 @@ pub async fn expired_records_are_never_returned_even_before_the_ttl_sweeper_runs
         s.get_session(&o, "h-live", now + 86_400).await.unwrap(),
         None
     );
-
-    // AuthnRequest IDs: single use, and only while live.
-    s.remember_request_id(&o, "req-1", now + 600).await.unwrap();
-    assert!(s.consume_request_id(&o, "req-1", now).await.unwrap());
-    assert!(!s.consume_request_id(&o, "req-1", now).await.unwrap());
-    s.remember_request_id(&o, "req-2", now + 600).await.unwrap();
-    assert!(!s.consume_request_id(&o, "req-2", now + 600).await.unwrap());
-    assert!(!s.consume_request_id(&o, "never-issued", now).await.unwrap());
-
-    // Assertion IDs: a replay within validity is refused; after expiry the ID is free again.
-    assert!(s
-        .record_assertion_id(&o, "a-1", now + 300, now)
-        .await
-        .unwrap());
-    assert!(!s
-        .record_assertion_id(&o, "a-1", now + 300, now + 10)
-        .await
-        .unwrap());
-    assert!(s
-        .record_assertion_id(&o, "a-1", now + 900, now + 300)
-        .await
-        .unwrap());
 }
 
 pub async fn memberships_are_items_of_their_own_and_only_join_users_of_the_org<S: Store>(s: &S) {

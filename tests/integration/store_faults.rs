@@ -422,3 +422,86 @@ async fn a_request_still_waiting_on_dynamodb_at_its_deadline_gets_a_503_with_ret
         "urn:ietf:params:scim:api:messages:2.0:Error"
     );
 }
+
+/// Queues a back-channel logout notice as `end_grants` writes it (layout: store/keys.rs).
+async fn queue_notice(app: &App<DynamoStore>, org: &str, now: i64) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue::{N, S};
+    let hash = shared::tokens::random_hex(16);
+    let key = format!("ORG#{org}#BCL#{hash}");
+    app.store
+        .client()
+        .put_item()
+        .table_name(app.store.table())
+        .item("pk", S(key.clone()))
+        .item("sk", S("BCL".into()))
+        .item("gsi1pk", S("BCLQUEUE".into()))
+        .item("gsi1sk", S(format!("{now:012}#{org}#{hash}")))
+        .item("type", S("backchannel_logout".into()))
+        .item("org", S(org.into()))
+        .item("client_id", S("client-1".into()))
+        .item("user_id", S("user-1".into()))
+        .item("sid", S("sid-1".into()))
+        .item("issuer", S("https://sso.example.com".into()))
+        .item("expires_at", N((now + 86_400).to_string()))
+        .send()
+        .await
+        .unwrap();
+    key
+}
+
+#[tokio::test]
+async fn a_logout_notice_claim_whose_answer_was_lost_still_gets_the_notice_and_only_once() {
+    use shared::store::OidcStore;
+    let proxy = FaultProxy::start().await;
+    let app = proxy.app().await;
+    let org = unique_org("bcl-lost");
+    let now = app.now();
+    let key = queue_notice(&app, &org, now).await;
+    proxy
+        .configure(serde_json::json!({
+            "rate": 1.0, "weights": {"drop_after": 1}, "operations": ["UpdateItem"],
+            "max_faults": 1, "reset_stats": true
+        }))
+        .await;
+    // The lease was written, its answer lost, the SDK re-sent the same request: that retry
+    // must recognise its own lease, not report the notice as someone else's.
+    let notice = app.store.claim_logout(&key, now).await.unwrap();
+    assert_eq!(proxy.stats().await["faults"]["drop_after"], 1);
+    assert_eq!(notice.map(|n| n.sid), Some("sid-1".to_string()));
+    assert!(
+        app.store.claim_logout(&key, now).await.unwrap().is_none(),
+        "a second claimer gets nothing while the lease holds"
+    );
+    app.store.complete_logout(&key).await.unwrap();
+    assert!(
+        app.store
+            .claim_logout(&key, now + 3_600)
+            .await
+            .unwrap()
+            .is_none(),
+        "a completed notice is gone for good"
+    );
+}
+
+#[tokio::test]
+async fn a_claimed_logout_notice_that_was_not_delivered_is_claimed_again_not_lost() {
+    use shared::store::{OidcStore, LOGOUT_LEASE_SECONDS};
+    let app = crate::support::app().await;
+    let org = unique_org("bcl-lease");
+    let now = app.now();
+    let key = queue_notice(&app, &org, now).await;
+    assert!(app.store.claim_logout(&key, now).await.unwrap().is_some());
+    // A claimer that crashed: nobody else gets it until its lease runs out, then someone does.
+    assert!(app
+        .store
+        .claim_logout(&key, now + 1)
+        .await
+        .unwrap()
+        .is_none());
+    let later = now + LOGOUT_LEASE_SECONDS + 1;
+    assert!(app.store.claim_logout(&key, later).await.unwrap().is_some());
+    // A claimer that failed and gave it back: claimable at once, and still queued.
+    app.store.release_logout(&key).await.unwrap();
+    assert!(app.store.queued_logouts(1000).await.unwrap().contains(&key));
+    assert!(app.store.claim_logout(&key, later).await.unwrap().is_some());
+}

@@ -58,8 +58,16 @@ async fn main() -> Result<(), Error> {
                 .filter(|r| r.event_name == "INSERT")
                 .filter_map(|r| r.dynamodb?.keys?.pk.map(|v| v.s))
                 .collect();
-            let claimed = shared::oidc::backchannel::deliver_all(app, keys).await;
-            Ok::<_, Error>(serde_json::json!({ "claimed": claimed }))
+            let batch = shared::oidc::backchannel::deliver_all(app, keys).await;
+            if batch.failed > 0 {
+                // Lambda retries the batch (template: MaximumRetryAttempts); finished notices
+                // are gone by then, the failed ones were given back and are claimed again.
+                return Err(Error::from(format!(
+                    "{} back-channel notices not delivered",
+                    batch.failed
+                )));
+            }
+            Ok::<_, Error>(serde_json::json!({ "claimed": batch.claimed }))
         }
     }))
     .await

@@ -106,6 +106,9 @@ pub struct Settings {
     /// Tolerated clock difference with Okta, in seconds (default 180, at most 600).
     #[arg(long)]
     pub clock_skew: Option<u32>,
+    /// Session length in hours, 1 to 24 (default 24; Okta's SessionNotOnOrAfter still caps it).
+    #[arg(long)]
+    pub session_hours: Option<u8>,
     /// scim, first-login or both.
     #[arg(long)]
     pub provisioning: Option<Provisioning>,
@@ -126,6 +129,7 @@ impl From<Settings> for OrgSettings {
             clear_redirects: s.clear_redirects,
             idp_initiated: s.idp_initiated,
             clock_skew: s.clock_skew,
+            session_hours: s.session_hours,
             provisioning: s.provisioning,
             reactivation: s.reactivation,
             map_attribute: s.map_attribute,

@@ -126,6 +126,7 @@ pub fn org_json(org: &Org, scim_token: Option<&Secret>) -> Value {
         "default_app_url": org.default_app_url,
         "allowed_redirect_urls": org.allowed_redirect_urls,
         "clock_skew_seconds": org.clock_skew_seconds,
+        "session_hours": org.session_seconds() / 3600,
         "attribute_mapping": org.attribute_mapping,
         "scim_token_configured": org.scim_token_hash.is_some(),
         "idp": org.idp.as_ref().map(|i| json!({
@@ -281,6 +282,8 @@ pub struct OrgSettings {
     pub clear_redirects: bool,
     pub idp_initiated: Option<bool>,
     pub clock_skew: Option<u32>,
+    /// Session length in hours, 1 to [`crate::org::MAX_SESSION_HOURS`].
+    pub session_hours: Option<u8>,
     pub provisioning: Option<Provisioning>,
     pub reactivation: Option<Reactivation>,
     #[serde(default)]
@@ -345,6 +348,15 @@ pub async fn update_settings<S: OrgStore>(
             )));
         }
         org.clock_skew_seconds = skew;
+    }
+    if let Some(h) = s.session_hours {
+        if !(1..=crate::org::MAX_SESSION_HOURS).contains(&h) {
+            return Err(AdminError::Invalid(format!(
+                "session length {h} h: must be 1 to {} hours",
+                crate::org::MAX_SESSION_HOURS
+            )));
+        }
+        org.session_hours = Some(h);
     }
     if let Some(p) = s.provisioning {
         org.provisioning = p;

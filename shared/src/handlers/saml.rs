@@ -34,8 +34,6 @@ use crate::tokens::{Secret, TokenHash};
 /// responses need is attacker budget: the body bounds the work done before a signature is known
 /// to be good (docs/operations.md, "Limits and scale"; the `saml_worst` benchmark).
 pub const ACS_BODY_LIMIT: usize = 64 * 1024;
-/// Sessions last 24 hours from sign-in, whatever happens in between.
-pub const SESSION_SECONDS: i64 = 24 * 60 * 60;
 /// A RelayState longer than this is not followed (bindings §3.4.3 asks for at most 80 bytes; app
 /// deep links are longer, but not this long), which also bounds the query rewrite below.
 pub const MAX_RELAY_STATE: usize = 2048;
@@ -254,11 +252,13 @@ pub(super) async fn acs<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Han
         }
         None => None,
     };
-    // Our session never outlives the IdP's (core §2.7.2 SessionNotOnOrAfter), nor 24 hours.
+    // Our session never outlives the IdP's (core §2.7.2 SessionNotOnOrAfter), nor the org's
+    // session length (24 hours unless the org set fewer).
+    let longest = ctx.now + org.session_seconds();
     let expires_at = match verified.session_not_on_or_after {
         Some(end) if end <= ctx.now => return Err(saml(SamlError::SessionAlreadyEnded)),
-        Some(end) => end.min(ctx.now + SESSION_SECONDS),
-        None => ctx.now + SESSION_SECONDS,
+        Some(end) => end.min(longest),
+        None => longest,
     };
 
     let token = Secret::generate("sso");
@@ -281,7 +281,6 @@ pub(super) async fn acs<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Han
                 created_at: ctx.now,
                 expires_at,
             },
-            code: None,
             user,
         };
         // Everything else, atomically, in one round trip.

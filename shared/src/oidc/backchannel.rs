@@ -88,18 +88,19 @@ pub async fn deliver<S: Store>(app: &App<S>, key: &str) -> Result<Option<Outcome
     let Some(notice) = app.store.claim_logout(key, app.now()).await? else {
         return Ok(None);
     };
-    let endpoint = app
-        .store
-        .get_app_client(&notice.client_id)
-        .await?
-        .and_then(|c| c.backchannel_logout_uri);
-    let outcome = match endpoint {
-        None => Outcome::NoEndpoint,
-        Some(uri) => {
-            let token = logout_token(app, &notice).await?;
-            post_with_retries(&uri, &token).await
+    let outcome = match deliver_claimed(app, &notice).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            // Not delivered (store or KMS trouble before the POST): give the notice back so the
+            // next attempt (the stream's retry, or the local queue's next pass) sends it.
+            if let Err(release) = app.store.release_logout(key).await {
+                tracing::warn!(org = %notice.org, error = %release, "could not release a logout notice; its lease will run out");
+            }
+            return Err(e);
         }
     };
+    // Delivered, refused by the app, or given up after the retries: done with this notice.
+    app.store.complete_logout(key).await?;
     tracing::info!(
         org = %notice.org,
         client_id = %notice.client_id,
@@ -107,6 +108,24 @@ pub async fn deliver<S: Store>(app: &App<S>, key: &str) -> Result<Option<Outcome
         "backchannel logout"
     );
     Ok(Some(outcome))
+}
+
+async fn deliver_claimed<S: Store>(
+    app: &App<S>,
+    notice: &LogoutNotice,
+) -> Result<Outcome, AppError> {
+    let endpoint = app
+        .store
+        .get_app_client(&notice.client_id)
+        .await?
+        .and_then(|c| c.backchannel_logout_uri);
+    Ok(match endpoint {
+        None => Outcome::NoEndpoint,
+        Some(uri) => {
+            let token = logout_token(app, notice).await?;
+            post_with_retries(&uri, &token).await
+        }
+    })
 }
 
 async fn post_with_retries(uri: &str, token: &str) -> Outcome {
@@ -141,26 +160,42 @@ async fn post_with_retries(uri: &str, token: &str) -> Outcome {
 /// concurrently so one app that is down does not hold up the others. Returns how many it took.
 pub async fn drain<S: Store + 'static>(app: Arc<App<S>>, limit: i32) -> Result<usize, AppError> {
     let keys = app.store.queued_logouts(limit).await?;
-    Ok(deliver_all(app, keys).await)
+    Ok(deliver_all(app, keys).await.claimed)
+}
+
+/// What one batch of deliveries did.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Batch {
+    /// Notices this call claimed and finished (delivered, refused, or given up on).
+    pub claimed: usize,
+    /// Notices that failed before their POST (store or signing trouble) and were given back:
+    /// the stream function fails its invocation so Lambda retries the batch, which finds the
+    /// finished ones gone and claims only these again.
+    pub failed: usize,
 }
 
 /// Delivers the notices under `keys` concurrently (the stream function's batch, or one pass of
-/// the local queue). Failures are logged, never returned: retrying a batch would only find the
-/// notices already claimed. Returns how many this call claimed.
-pub async fn deliver_all<S: Store + 'static>(app: Arc<App<S>>, keys: Vec<String>) -> usize {
+/// the local queue). Failures are logged and counted.
+pub async fn deliver_all<S: Store + 'static>(app: Arc<App<S>>, keys: Vec<String>) -> Batch {
     let mut tasks = tokio::task::JoinSet::new();
     for key in keys {
         let app = app.clone();
         tasks.spawn(async move { deliver(&app, &key).await });
     }
-    let mut taken = 0;
+    let mut batch = Batch::default();
     while let Some(done) = tasks.join_next().await {
         match done {
-            Ok(Ok(Some(_))) => taken += 1,
+            Ok(Ok(Some(_))) => batch.claimed += 1,
             Ok(Ok(None)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "backchannel logout delivery failed"),
-            Err(e) => tracing::warn!(error = %e, "backchannel logout task failed"),
+            Ok(Err(e)) => {
+                batch.failed += 1;
+                tracing::warn!(error = %e, "backchannel logout delivery failed")
+            }
+            Err(e) => {
+                batch.failed += 1;
+                tracing::warn!(error = %e, "backchannel logout task failed")
+            }
         }
     }
-    taken
+    batch
 }

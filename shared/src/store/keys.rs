@@ -15,7 +15,6 @@
 //! | session             | `ORG#{org}#SESSION#{hash}`      | `SESSION`          | `ORG#{org}#USESS#{uid}` / hash       | `ORG#{org}#SIGNIN#{sign-in id}` / hash |
 //! | AuthnRequest ID     | `ORG#{org}#AUTHNREQ#{id}`       | `AUTHNREQ`         |                                      |                 |
 //! | seen assertion ID   | `ORG#{org}#ASSERTION#{id}`      | `ASSERTION`        |                                      |                 |
-//! | one-time code       | `ORG#{org}#CODE#{hash}`         | `CODE`             |                                      |                 |
 //!
 //! Sessions and SAML IDs get partitions of their own so sign-in traffic spreads across partitions.
 
@@ -106,11 +105,6 @@ pub fn retired_user_sk(id: &str) -> String {
     format!("RETIRED#{id}")
 }
 pub const GROUP_SK_PREFIX: &str = "GROUP#";
-
-pub fn code_pk(org: &str, code_hash: &str) -> String {
-    format!("ORG#{org}#CODE#{code_hash}")
-}
-pub const CODE_SK: &str = "CODE";
 
 // ---- OpenID Connect provider (store/oidc.rs) -------------------------------------------------
 //

@@ -22,10 +22,11 @@ use serde::{Deserialize, Serialize};
 use crate::org::Org;
 
 pub use dynamo::DynamoStore;
-pub use oidc::{AppClient, AuthorizationRequest, Grant, IssuedCode, LogoutNotice, OidcStore};
-pub use sign_in::{
-    AnsweredRequest, CodeGrant, OneTimeCode, SignIn, SignInError, SignInStore, UserWrite,
+pub use oidc::{
+    AppClient, AuthorizationRequest, Grant, IssuedCode, LogoutNotice, OidcStore,
+    LOGOUT_LEASE_SECONDS,
 };
+pub use sign_in::{AnsweredRequest, SignIn, SignInError, SignInStore, UserWrite};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -322,38 +323,12 @@ pub trait SessionStore {
 }
 
 /// Single-use SAML identifiers.
-pub trait ReplayStore {
-    /// Remembers an AuthnRequest ID this SP issued, until `expires_at`.
-    fn remember_request_id(
-        &self,
-        org: &str,
-        id: &str,
-        expires_at: i64,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// True exactly once per remembered, unexpired ID.
-    fn consume_request_id(
-        &self,
-        org: &str,
-        id: &str,
-        now: i64,
-    ) -> impl Future<Output = StoreResult<bool>> + Send;
-    /// True if the assertion ID is new (and is now recorded until `expires_at`); false on replay.
-    fn record_assertion_id(
-        &self,
-        org: &str,
-        id: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> impl Future<Output = StoreResult<bool>> + Send;
-}
-
 /// Everything the handlers need, in one bound.
 pub trait Store:
     OrgStore
     + UserStore
     + GroupStore
     + SessionStore
-    + ReplayStore
     + SignInStore
     + OidcStore
     + crate::api::keys::ApiKeyStore
@@ -367,7 +342,6 @@ impl<
             + UserStore
             + GroupStore
             + SessionStore
-            + ReplayStore
             + SignInStore
             + OidcStore
             + crate::api::keys::ApiKeyStore

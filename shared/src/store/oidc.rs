@@ -76,6 +76,10 @@ pub struct LogoutNotice {
     pub issuer: String,
 }
 
+/// How long a claimed back-channel notice is withheld from other claimers: longer than one
+/// delivery can take (`oidc::backchannel`: ≈ 3.5 s of backoff plus 4 attempts of 5 s).
+pub const LOGOUT_LEASE_SECONDS: i64 = 60;
+
 pub trait OidcStore {
     /// `AlreadyExists` if the client id is taken.
     fn create_app_client(&self, client: &AppClient)
@@ -148,10 +152,17 @@ pub trait OidcStore {
 
     /// Keys of queued notices, oldest first, at most `limit`.
     fn queued_logouts(&self, limit: i32) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
-    /// Takes the notice stored under `key` off the queue: of concurrent claims one gets it.
+    /// Leases the notice stored under `key` for [`LOGOUT_LEASE_SECONDS`]: of concurrent claims
+    /// one gets it. It stays queued until [`OidcStore::complete_logout`]; a claimer that fails
+    /// gives it back with [`OidcStore::release_logout`] (or its lease runs out), so a notice is
+    /// never lost between claim and delivery.
     fn claim_logout(
         &self,
         key: &str,
         now: i64,
     ) -> impl Future<Output = StoreResult<Option<LogoutNotice>>> + Send;
+    /// The notice was delivered (or definitively refused): removes it from the queue.
+    fn complete_logout(&self, key: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Gives a claimed notice back for the next attempt.
+    fn release_logout(&self, key: &str) -> impl Future<Output = StoreResult<()>> + Send;
 }

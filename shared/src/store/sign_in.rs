@@ -15,12 +15,9 @@ pub struct SignIn {
     /// The AuthnRequest being answered (SP-initiated): consumed, so it works once, and only from
     /// the browser that started it.
     pub request: Option<AnsweredRequest>,
-    /// Random id shared by every session this sign-in opens (the browser's, and the one a
-    /// one-time code is exchanged for), so that logout ends them all.
+    /// Random id shared by every session this sign-in opens, so that logout ends them all.
     pub sign_in_id: String,
     pub session: Session,
-    /// A one-time code for app backends on another domain (hash only).
-    pub code: Option<OneTimeCode>,
     pub user: UserWrite,
 }
 
@@ -30,12 +27,6 @@ pub struct SignIn {
 pub struct AnsweredRequest {
     pub id: String,
     pub browser_hash: String,
-}
-
-#[derive(Clone, Debug)]
-pub struct OneTimeCode {
-    pub code_hash: String,
-    pub expires_at: i64,
 }
 
 /// What happens to the user record.
@@ -63,15 +54,6 @@ pub enum SignInError {
     Store(#[from] StoreError),
 }
 
-/// What a redeemed one-time code grants.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CodeGrant {
-    pub user_id: String,
-    pub session_expires_at: i64,
-    /// The sign-in the code came from (absent on codes written before sign-in ids existed).
-    pub sign_in_id: Option<String>,
-}
-
 pub trait SignInStore {
     /// Remembers an AuthnRequest ID issued to the browser whose binding cookie hashes to
     /// `browser_hash`, until `expires_at`.
@@ -83,27 +65,13 @@ pub trait SignInStore {
         expires_at: i64,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// One transaction: record the assertion ID, consume the request ID (if it was issued to this
-    /// browser), write the session (and code), create or update the user. All or nothing.
+    /// browser), write the session, create or update the user. All or nothing.
     fn sign_in(
         &self,
         org: &str,
         sign_in: &SignIn,
         now: i64,
     ) -> impl Future<Output = Result<(), SignInError>> + Send;
-    /// The grant of a live code, exactly once; `None` if unknown, used or expired.
-    fn redeem_code(
-        &self,
-        org: &str,
-        code_hash: &str,
-        now: i64,
-    ) -> impl Future<Output = StoreResult<Option<CodeGrant>>> + Send;
-    /// A session belonging to sign-in `sign_in_id` (the code exchange's).
-    fn create_linked_session(
-        &self,
-        org: &str,
-        session: &Session,
-        sign_in_id: &str,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Logout: deletes the session `token_hash` and every other session of its sign-in. Returns
     /// how many sessions went.
     fn end_sign_in(

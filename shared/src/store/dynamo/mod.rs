@@ -8,7 +8,6 @@ mod groups;
 mod oidc;
 mod orgs;
 mod paging;
-mod replay;
 mod sessions;
 mod sign_in;
 mod users;
@@ -87,32 +86,82 @@ impl DynamoStore {
         &self.table
     }
 
-    /// Deletes a time-limited record only if it exists and has not expired, returning what it
-    /// held: of two concurrent uses of a single-use record (AuthnRequest ID, one-time code)
-    /// exactly one gets `Some`.
-    pub(super) async fn delete_if_live(
+    /// Leases a time-limited record for `lease_seconds`, returning what it holds, if it exists,
+    /// has not expired, and is not leased by someone else: of concurrent claims exactly one gets
+    /// `Some`. The lease carries a random token that every retry of this one call repeats (the
+    /// SDK re-sends the same request), so a claim whose answer was lost and that the SDK retried
+    /// recognises its own lease instead of refusing the record it took (issue 15). The record
+    /// stays until [`Self::delete_key`] removes it once its work is done, or a retry takes it
+    /// after the lease runs out — so a failure after the claim delays the work, never drops it.
+    pub(super) async fn lease_if_live(
         &self,
         pk: String,
         sk: &str,
         now: i64,
+        lease_seconds: i64,
     ) -> StoreResult<Option<Item>> {
+        let token = uuid::Uuid::new_v4().to_string();
         let res = self
             .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .update_expression("SET #lt = :tok, #lu = :until")
+            .condition_expression(
+                "attribute_exists(pk) AND #exp > :now \
+                 AND (attribute_not_exists(#lu) OR #lu <= :now OR #lt = :tok)",
+            )
+            .expression_attribute_names("#exp", TTL_ATTR)
+            .expression_attribute_names("#lt", "lease_token")
+            .expression_attribute_names("#lu", "lease_until")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":tok", s(token))
+            .expression_attribute_values(":until", n(now.saturating_add(lease_seconds)))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match res {
+            Ok(out) => {
+                self.stats.trip(1, 1);
+                Ok(Some(out.attributes.unwrap_or_default()))
+            }
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(None),
+            Err(e) => Err(sdk(e)),
+        }
+    }
+
+    /// Gives a lease taken by [`Self::lease_if_live`] back early, so the next attempt need not
+    /// wait for it to run out.
+    pub(super) async fn release_lease(&self, pk: String, sk: &str) -> StoreResult<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .update_expression("REMOVE lease_token, lease_until")
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|e| match e.code() {
+                Some("ConditionalCheckFailedException") => Ok(()),
+                _ => Err(sdk(e)),
+            })
+    }
+
+    /// Deletes one item; deleting what is already gone succeeds (idempotent under retries).
+    pub(super) async fn delete_key(&self, pk: String, sk: &str) -> StoreResult<()> {
+        self.client
             .delete_item()
             .table_name(&self.table)
             .key("pk", s(pk))
             .key("sk", s(sk))
-            .condition_expression("attribute_exists(pk) AND #exp > :now")
-            .expression_attribute_names("#exp", TTL_ATTR)
-            .expression_attribute_values(":now", n(now))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
-            .await;
-        match res {
-            Ok(out) => Ok(Some(out.attributes.unwrap_or_default())),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(None),
-            Err(e) => Err(sdk(e)),
-        }
+            .await
+            .map_err(sdk)?;
+        self.stats.trip(0, 1);
+        Ok(())
     }
 
     pub(super) async fn get(&self, pk: String, sk: &str) -> StoreResult<Option<Item>> {

@@ -402,7 +402,7 @@ impl OidcStore for DynamoStore {
             return Ok(None);
         };
         let Some(item) = self
-            .delete_if_live(key.to_string(), LOGOUT_NOTICE_SK, now)
+            .lease_if_live(key.to_string(), LOGOUT_NOTICE_SK, now, LOGOUT_LEASE_SECONDS)
             .await?
         else {
             return Ok(None);
@@ -414,6 +414,14 @@ impl OidcStore for DynamoStore {
             sid: get_s(&item, "sid")?,
             issuer: get_s(&item, "issuer")?,
         }))
+    }
+
+    async fn complete_logout(&self, key: &str) -> StoreResult<()> {
+        self.delete_key(key.to_string(), LOGOUT_NOTICE_SK).await
+    }
+
+    async fn release_logout(&self, key: &str) -> StoreResult<()> {
+        self.release_lease(key.to_string(), LOGOUT_NOTICE_SK).await
     }
 }
 

@@ -36,8 +36,8 @@ pub(super) fn linked_session_item(org: &str, session: &Session, sign_in_id: &str
     item
 }
 
-/// One sign-in opens the browser's session and at most one more per one-time code (one code per
-/// sign-in): a few is all there can be, so the logout query reads one bounded page.
+/// One sign-in opens one browser session (the one-time codes that once added a second are gone):
+/// a few is all there can be, so the logout query reads one bounded page.
 pub(super) const MAX_SESSIONS_PER_SIGN_IN: i32 = 10;
 
 impl DynamoStore {

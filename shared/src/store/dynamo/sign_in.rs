@@ -1,4 +1,4 @@
-//! The sign-in transaction and one-time codes (see `store/sign_in.rs`).
+//! The sign-in transaction (see `store/sign_in.rs`).
 
 use std::collections::HashMap;
 
@@ -96,21 +96,6 @@ impl SignInStore for DynamoStore {
             Some("attribute_not_exists(pk)"),
             &[],
         )?);
-        if let Some(code) = &si.code {
-            items.push(self.put(
-                HashMap::from([
-                    ("pk".to_string(), s(code_pk(org, &code.code_hash))),
-                    ("sk".to_string(), s(CODE_SK)),
-                    ("type".to_string(), s("one_time_code")),
-                    ("user_id".to_string(), s(&si.session.user_id)),
-                    ("session_expires_at".to_string(), n(si.session.expires_at)),
-                    ("sign_in_id".to_string(), s(&si.sign_in_id)),
-                    (TTL_ATTR.to_string(), n(code.expires_at)),
-                ]),
-                Some("attribute_not_exists(pk)"),
-                &[],
-            )?);
-        }
         match &si.user {
             UserWrite::Unchanged { user_id, version } => {
                 let c = ConditionCheck::builder()
@@ -154,43 +139,6 @@ impl SignInStore for DynamoStore {
             Err(TxError::Condition(_)) => Err(SignInError::UserConflict),
             Err(TxError::Store(e)) => Err(SignInError::Store(e)),
         }
-    }
-
-    async fn redeem_code(
-        &self,
-        org: &str,
-        code_hash: &str,
-        now: i64,
-    ) -> StoreResult<Option<CodeGrant>> {
-        let Some(item) = self
-            .delete_if_live(code_pk(org, code_hash), CODE_SK, now)
-            .await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(CodeGrant {
-            user_id: get_s(&item, "user_id")?,
-            session_expires_at: get_n(&item, "session_expires_at")?,
-            sign_in_id: get_opt_s(&item, "sign_in_id"),
-        }))
-    }
-
-    async fn create_linked_session(
-        &self,
-        org: &str,
-        session: &Session,
-        sign_in_id: &str,
-    ) -> StoreResult<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(linked_session_item(org, session, sign_in_id)))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(sdk)?;
-        self.stats.trip(0, 1);
-        Ok(())
     }
 
     async fn end_sign_in(&self, org: &str, token_hash: &str) -> StoreResult<usize> {
