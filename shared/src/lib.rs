@@ -9,6 +9,7 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod headers;
 pub mod http;
 pub mod metrics;

@@ -708,3 +708,295 @@ async fn a_deleted_org_answers_404_everywhere_its_sessions_end_and_its_data_goes
     .await;
     assert_eq!(users["data"], json!([]));
 }
+
+/// Every event of `org` after `cursor`, walking `limit` at a time; and the cursor to continue.
+async fn org_events(
+    app: &App<DynamoStore>,
+    key: &str,
+    org: &str,
+    cursor: Option<String>,
+    limit: usize,
+) -> (Vec<Value>, Option<String>) {
+    let mut all = Vec::new();
+    let mut cursor = cursor;
+    for _ in 0..1000 {
+        let mut url = format!("/api/v1/events?org={org}&limit={limit}");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&after={c}"));
+        }
+        let (s, v) = call(app, "GET", &url, Some(key), None).await;
+        assert_eq!(s, 200, "{v}");
+        let data = v["data"].as_array().unwrap();
+        assert!(data.len() <= limit);
+        all.extend(data.iter().cloned());
+        cursor = v["next_cursor"].as_str().map(str::to_string);
+        if v["has_more"] == json!(false) {
+            return (all, cursor);
+        }
+    }
+    panic!("the event walk did not end");
+}
+
+fn types_of(events: &[Value]) -> Vec<&str> {
+    events.iter().map(|e| e["type"].as_str().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn every_directory_change_has_its_event_in_order_and_after_returns_only_newer_ones() {
+    let app = app().await;
+    let key = api_key(&app).await;
+    let (org, _) = create_org(&app, &key).await;
+    let a = app
+        .store
+        .create_user(&org, new_user("ev-a"), 10)
+        .await
+        .unwrap();
+    let b = app
+        .store
+        .create_user(&org, new_user("ev-b"), 11)
+        .await
+        .unwrap();
+    let mut a2 = a.clone();
+    a2.attributes["title"] = json!("CTO");
+    let a2 = app.store.update_user(&org, &a2, 12).await.unwrap();
+    let mut a3 = a2.clone();
+    a3.active = false;
+    let a3 = app.store.update_user(&org, &a3, 13).await.unwrap();
+    let mut a4 = a3.clone();
+    a4.active = true;
+    app.store.update_user(&org, &a4, 14).await.unwrap();
+    let g = app
+        .store
+        .create_group_with_members(&org, "Ops", None, std::slice::from_ref(&a.id), 15)
+        .await
+        .unwrap();
+    app.store
+        .add_members(&org, &g.id, std::slice::from_ref(&b.id), 16)
+        .await
+        .unwrap();
+    // Removing a non-member changes nothing and writes no event.
+    app.store
+        .remove_members(&org, &g.id, &[b.id.clone(), "not-a-member".into()])
+        .await
+        .unwrap();
+    let mut g2 = g.clone();
+    g2.display_name = "Operations".into();
+    app.store.update_group(&org, &g2, 17).await.unwrap();
+    app.store.delete_group(&org, &g.id, None).await.unwrap();
+    app.store.delete_user(&org, &b.id).await.unwrap();
+
+    let (events, cursor) = org_events(&app, &key, &org, None, 3).await;
+    assert_eq!(
+        types_of(&events),
+        [
+            "org.created",
+            "user.created",
+            "user.created",
+            "user.updated",
+            "user.deactivated",
+            "user.reactivated",
+            "group.created",
+            "group.member_added",
+            "group.member_added",
+            "group.member_removed",
+            "group.updated",
+            "group.deleted",
+            "user.deleted",
+        ]
+    );
+    let ids: BTreeSet<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), events.len(), "no event twice");
+    assert!(events.iter().all(|e| e["org"] == org.as_str()));
+    assert_eq!(events[1]["data"]["id"], a.id.as_str());
+    assert_eq!(events[1]["data"]["userName"], a.user_name.as_str());
+    assert_eq!(events[8]["data"]["user"]["userName"], b.user_name.as_str());
+    assert_eq!(events[8]["data"]["group"]["displayName"], "Ops");
+    assert_eq!(events[4]["data"]["active"], false);
+
+    // Caught up: nothing new until the next change, then exactly it.
+    let (none, cursor) = org_events(&app, &key, &org, cursor, 10).await;
+    assert!(none.is_empty(), "{none:?}");
+    app.store
+        .create_user(&org, new_user("ev-c"), 20)
+        .await
+        .unwrap();
+    let (one, _) = org_events(&app, &key, &org, cursor, 10).await;
+    assert_eq!(types_of(&one), ["user.created"]);
+
+    // Filtered by type.
+    let (s, v) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/events?org={org}&types=user.deactivated,user.reactivated"),
+        Some(&key),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        types_of(v["data"].as_array().unwrap()),
+        ["user.deactivated", "user.reactivated"]
+    );
+    let (s, v) = call(
+        &app,
+        "GET",
+        "/api/v1/events?types=user.exploded",
+        Some(&key),
+        None,
+    )
+    .await;
+    assert_error(s, &v, 400, "invalid_types");
+}
+
+#[tokio::test]
+async fn concurrent_changes_of_one_org_get_distinct_consecutive_sequence_numbers() {
+    let app = std::sync::Arc::new(app().await);
+    let key = api_key(&app).await;
+    let (org, _) = create_org(&app, &key).await;
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let app = app.clone();
+        let org = org.clone();
+        tasks.push(tokio::spawn(async move {
+            app.store
+                .create_user(&org, new_user(&format!("race{i}")), 30)
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let (events, _) = org_events(&app, &key, &org, None, 100).await;
+    let seqs: Vec<u64> = events
+        .iter()
+        .map(|e| {
+            e["id"]
+                .as_str()
+                .unwrap()
+                .rsplit('_')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(seqs, (1..=7).collect::<Vec<u64>>());
+    assert_eq!(
+        types_of(&events)
+            .iter()
+            .filter(|t| **t == "user.created")
+            .count(),
+        6
+    );
+}
+
+#[tokio::test]
+async fn org_admin_changes_and_deletion_are_events_and_the_deletion_stays_readable() {
+    let app = app().await;
+    let key = api_key(&app).await;
+    let (org, _) = create_org(&app, &key).await;
+    let path = format!("/api/v1/orgs/{org}");
+    let (s, _) = call(
+        &app,
+        "POST",
+        &format!("{path}/scim-token"),
+        Some(&key),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let cert = idp_certificate();
+    let xml = format!(
+        r#"<?xml version="1.0"?><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="http://www.okta.com/exk2"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor></md:IDPSSODescriptor></md:EntityDescriptor>"#
+    );
+    let (s, v) = call(
+        &app,
+        "PUT",
+        &format!("{path}/idp"),
+        Some(&key),
+        Some(("application/xml", &xml)),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let body = json_body(&json!({"clock_skew": 30}));
+    let (s, _) = call(
+        &app,
+        "PATCH",
+        &path,
+        Some(&key),
+        Some(("application/json", &body)),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, _) = call(&app, "DELETE", &path, Some(&key), None).await;
+    assert_eq!(s, 204);
+    shared::api::purge_pending(&app.store, 100).await;
+    let (events, _) = org_events(&app, &key, &org, None, 100).await;
+    assert_eq!(
+        types_of(&events),
+        [
+            "org.created",
+            "scim_token.rotated",
+            "connection.updated",
+            "org.deleted"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_cross_org_feed_holds_each_orgs_events_in_order_once_settled() {
+    let app = app().await;
+    let key = api_key(&app).await;
+    let (a, _) = create_org(&app, &key).await;
+    let (b, _) = create_org(&app, &key).await;
+    for i in 0..3 {
+        app.store
+            .create_user(&a, new_user(&format!("xa{i}")), 1)
+            .await
+            .unwrap();
+        app.store
+            .create_user(&b, new_user(&format!("xb{i}")), 1)
+            .await
+            .unwrap();
+    }
+    // Not before the settle window has passed (docs/api.md: in-flight transactions).
+    let settle = std::time::Duration::from_millis(shared::events::SETTLE_MS as u64 + 1500);
+    tokio::time::sleep(settle).await;
+    let mut cursor: Option<String> = None;
+    let mut mine = Vec::new();
+    for _ in 0..100_000 {
+        let mut url = "/api/v1/events?limit=100".to_string();
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&after={c}"));
+        }
+        let (s, v) = call(&app, "GET", &url, Some(&key), None).await;
+        assert_eq!(s, 200, "{v}");
+        for e in v["data"].as_array().unwrap() {
+            if e["org"] == a.as_str() || e["org"] == b.as_str() {
+                mine.push(e.clone());
+            }
+        }
+        cursor = v["next_cursor"].as_str().map(str::to_string);
+        if v["has_more"] == json!(false) {
+            break;
+        }
+    }
+    for org in [&a, &b] {
+        let seqs: Vec<u64> = mine
+            .iter()
+            .filter(|e| e["org"] == org.as_str())
+            .map(|e| {
+                e["id"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('_')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(seqs, [1, 2, 3, 4], "{org}");
+    }
+}

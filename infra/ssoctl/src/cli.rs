@@ -47,6 +47,14 @@ pub enum Command {
     /// Manage the management API's keys (docs/api.md).
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Print events (one JSON object per line), oldest first; all orgs unless --org.
+    Events {
+        #[arg(long)]
+        org: Option<String>,
+        /// Keep printing new events as they happen.
+        #[arg(long)]
+        follow: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -392,6 +400,11 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
                 AppCommand::Delete { client_id } => apps::delete_app(&store, &client_id).await,
             };
             out.map(Some).map_err(admin_err)
+        }
+        Command::Events { org, follow } => {
+            let store = store(false).await?;
+            crate::events::run(&store, org.as_deref(), follow, now).await?;
+            Ok(None)
         }
         Command::ApiKey(cmd) => {
             let store = store(false).await?;

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod apps;
 pub mod cli;
+pub mod events;
 pub mod fetch;
 pub mod local;
 pub mod template;

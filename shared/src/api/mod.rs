@@ -6,6 +6,7 @@
 //! validated cursor (`cursor` → `next_cursor`, null at the end) and `limit` ≤ [`MAX_LIMIT`].
 
 mod directory;
+mod events;
 pub mod keys;
 mod orgs;
 pub mod routes;
@@ -67,6 +68,7 @@ pub(crate) async fn dispatch<S: Store>(app: &App<S>, route: ApiRoute, req: &Requ
         (ApiRoute::Groups(o), Method::GET) => directory::groups(app, &o, req).await,
         (ApiRoute::Group(o, id), Method::GET) => directory::group(app, &o, &id).await,
         (ApiRoute::GroupMembers(o, id), Method::GET) => directory::members(app, &o, &id, req).await,
+        (ApiRoute::Events, Method::GET) => events::list(app, req).await,
         (ApiRoute::Unknown, _) => Err(AppError::NoRoute),
         (_, m) => Err(AppError::MethodNotAllowed(m)),
     }

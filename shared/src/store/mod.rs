@@ -197,8 +197,9 @@ pub trait UserStore {
 }
 
 /// Members written in the group's own create transaction (DynamoDB: 100 items per transaction;
-/// the group, its counter, and a check and a put per member).
-pub const FIRST_MEMBERS: usize = 49;
+/// the group, its counter, the event counter and `group.created`, and per member a check, a put
+/// and its `group.member_added` event: docs/api.md, "Events").
+pub const FIRST_MEMBERS: usize = 32;
 
 pub trait GroupStore {
     fn create_group(
@@ -333,6 +334,7 @@ pub trait Store:
     + OidcStore
     + crate::api::keys::ApiKeyStore
     + crate::api::store::DirectoryStore
+    + crate::events::EventStore
     + Send
     + Sync
 {
@@ -346,6 +348,7 @@ impl<
             + OidcStore
             + crate::api::keys::ApiKeyStore
             + crate::api::store::DirectoryStore
+            + crate::events::EventStore
             + Send
             + Sync,
     > Store for T

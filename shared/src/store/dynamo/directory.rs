@@ -234,7 +234,14 @@ impl DirectoryStore for DynamoStore {
             )?,
             self.put(mark, None, &[])?,
         ];
-        match self.transact(items).await {
+        let event = crate::events::NewEvent::new(
+            crate::events::EventType::OrgDeleted,
+            serde_json::json!({ "org": org }),
+        );
+        match self
+            .transact_with_events(org, items, vec![event], now)
+            .await
+        {
             Ok(()) => Ok(()),
             Err(TxError::Condition(_)) => Err(StoreError::NotFound("organization")),
             Err(TxError::Store(e)) => Err(e),
@@ -251,8 +258,10 @@ impl DirectoryStore for DynamoStore {
             .client
             .scan()
             .table_name(&self.table)
-            .filter_expression("pk = :exact OR begins_with(pk, :prefix)")
+            // The events partition stays (until TTL): `org.deleted` must remain readable.
+            .filter_expression("(pk = :exact OR begins_with(pk, :prefix)) AND pk <> :events")
             .expression_attribute_values(":exact", s(org_pk(org)))
+            .expression_attribute_values(":events", s(super::events::events_pk(org)))
             .expression_attribute_values(":prefix", s(format!("{}#", org_pk(org))))
             .projection_expression("pk, sk")
             .limit(PURGE_SCAN_LIMIT);

@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod directory;
+mod events;
 mod failure;
 mod groups;
 mod oidc;
