@@ -257,3 +257,44 @@ impl EventStore for DynamoStore {
         })
     }
 }
+
+impl DynamoStore {
+    /// Benchmarks only (`infra/bench-api`): appends `count` events of `org` directly (BatchWriteItem,
+    /// no change behind them) and moves its counter past them. Never used on a request path.
+    pub async fn bulk_import_events(&self, org: &str, count: u64, now: i64) -> StoreResult<()> {
+        let (seq, last_ms) = match self.get(events_pk(org), SEQ_SK).await? {
+            Some(item) => (get_n(&item, "seq")?, get_n(&item, "ms").unwrap_or(0)),
+            None => (0, 0),
+        };
+        let ms = wall_ms().max(last_ms);
+        let items: Vec<Item> = (seq + 1..=seq + count)
+            .map(|seq| {
+                HashMap::from([
+                    ("pk".to_string(), s(events_pk(org))),
+                    ("sk".to_string(), s(event_sk(seq))),
+                    ("gsi1pk".to_string(), s(ALL_EVENTS_PK)),
+                    ("gsi1sk".to_string(), s(format!("{ms:013}#{org}#{seq:020}"))),
+                    ("type".to_string(), s("event")),
+                    ("event_type".to_string(), s("user.updated")),
+                    ("org".to_string(), s(org)),
+                    ("seq".to_string(), n(seq)),
+                    ("occurred_at".to_string(), n(now)),
+                    ("data".to_string(), s(r#"{"bench":true}"#)),
+                    (TTL_ATTR.to_string(), n(wall_ms() / 1000 + EVENT_TTL_SECS)),
+                ])
+            })
+            .collect();
+        self.batch_put(items).await?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(events_pk(org)))
+            .item("sk", s(SEQ_SK))
+            .item("seq", n(seq + count))
+            .item("ms", n(ms))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+}
