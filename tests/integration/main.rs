@@ -5,6 +5,7 @@
 mod support;
 
 mod api;
+mod api_e2e;
 mod cli;
 mod events;
 mod handlers;
