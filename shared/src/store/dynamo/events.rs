@@ -29,8 +29,11 @@ fn event_sk(seq: u64) -> String {
     format!("EV#{seq:020}")
 }
 const ALL_EVENTS_PK: &str = "EVENTS";
-/// Attempts at winning the counter when other writers of the org race for it.
-const MAX_SEQ_ATTEMPTS: usize = 8;
+/// Attempts at winning the counter when other writers of the org race for it: each round one of
+/// them wins, so this bounds how many may write one org at the same instant (Okta's SCIM client
+/// sends a few at a time; a test sends 30). Retries wait a jittered, capped backoff.
+const MAX_SEQ_ATTEMPTS: u32 = 64;
+const MAX_BACKOFF_MS: u64 = 200;
 const MAX_FILTERED_PAGES: usize = 4;
 
 fn wall_ms() -> i64 {
@@ -66,8 +69,7 @@ impl DynamoStore {
             return self.transact(items).await;
         }
         let base = items.len();
-        let mut delay = Duration::from_millis(10);
-        for _ in 0..MAX_SEQ_ATTEMPTS {
+        for attempt in 0..MAX_SEQ_ATTEMPTS {
             let (seq, last_ms): (u64, i64) = match self.get(events_pk(org), SEQ_SK).await {
                 Ok(Some(item)) => (
                     get_n(&item, "seq").map_err(TxError::Store)?,
@@ -85,19 +87,19 @@ impl DynamoStore {
                 Err(TxError::Condition(codes))
                     if !codes[..base.min(codes.len())]
                         .iter()
-                        .any(|c| c == "ConditionalCheckFailed") =>
-                {
-                    // Only the counter (or an event slot) failed: another change of this org
-                    // took sequence `seq + 1` first. Read again and retry.
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                }
+                        .any(|c| c == "ConditionalCheckFailed") => {}
+                // Conflicts on the counter that `transact` gave up on: still only a race.
+                Err(TxError::Store(StoreError::Throttled)) => {}
                 Err(TxError::Condition(mut codes)) => {
                     codes.truncate(base);
                     return Err(TxError::Condition(codes));
                 }
                 other => return other,
             }
+            // Only the counter (or an event slot) failed: another change of this org took
+            // sequence `seq + 1` first. Wait a little (jittered, so racers spread) and re-read.
+            let cap = (10u64 << attempt.min(5)).min(MAX_BACKOFF_MS);
+            tokio::time::sleep(Duration::from_millis(rand::random_range(1..=cap))).await;
         }
         Err(TxError::Store(StoreError::Throttled))
     }
