@@ -12,26 +12,30 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use crate::config::Config;
 use crate::error::{render, AppError, Flavor};
 use crate::handlers;
-use crate::org::{validate_org_name, Org};
+use crate::model::org::{validate_org_name, Org};
 use crate::routes::{match_path, Function, Route};
 use crate::store::{DynamoStore, Store, StoreError};
 
-type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+pub use crate::handlers::{Ctx, Services};
 
+/// The handlers' [`Services`] plus what only the entry point needs: routing, the org cache and
+/// error rendering. Derefs to its `Services` (`app.store`, `app.config`, `app.now()`).
 pub struct App<S = DynamoStore> {
-    pub config: Config,
-    pub store: S,
-    /// Signs OIDC tokens with the KMS key (`crate::oidc::jwt`).
-    pub signer: crate::oidc::jwt::Signer,
-    clock: Clock,
+    services: Services<S>,
     org_cache: Mutex<HashMap<String, (Instant, Org)>>,
 }
 
-/// What a handler knows about the request beyond the request itself.
-pub struct Ctx {
-    pub org: Org,
-    pub route: Route,
-    pub now: i64,
+impl<S> std::ops::Deref for App<S> {
+    type Target = Services<S>;
+    fn deref(&self) -> &Services<S> {
+        &self.services
+    }
+}
+
+impl<S> std::ops::DerefMut for App<S> {
+    fn deref_mut(&mut self) -> &mut Services<S> {
+        &mut self.services
+    }
 }
 
 impl App<DynamoStore> {
@@ -104,22 +108,25 @@ impl<S: Store> App<S> {
             config.oidc_previous_kms_key_id.clone(),
         );
         App {
-            config,
-            signer,
-            store,
-            clock: Arc::new(system_now),
+            services: Services {
+                config,
+                signer,
+                store,
+                clock: Arc::new(system_now),
+            },
             org_cache: Mutex::new(HashMap::new()),
         }
     }
 
     /// Replaces the clock (epoch seconds): tests run at any instant.
     pub fn with_clock(mut self, clock: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
-        self.clock = Arc::new(clock);
+        self.services.clock = Arc::new(clock);
         self
     }
 
-    pub fn now(&self) -> i64 {
-        (self.clock)()
+    /// What the handlers see.
+    pub fn services(&self) -> &Services<S> {
+        &self.services
     }
 
     /// Serves one request for `function`; `None` serves every route (the local stack).
@@ -147,7 +154,7 @@ impl<S: Store> App<S> {
             None => Err(AppError::NoRoute),
             Some((_, Route::Api(route))) => self.serve_api(route, &req).await,
             Some((_, route)) if route.is_deployment_level() => {
-                handlers::oidc::dispatch(self, route, &req).await
+                handlers::oidc::dispatch(&self.services, route, &req).await
             }
             Some((org, route)) => self.serve(org, route, &req).await,
         };
@@ -239,7 +246,7 @@ impl<S: Store> App<S> {
         // multi-item writes are transactions or ordered for retries: docs/operations.md).
         match tokio::time::timeout(
             self.config.request_deadline,
-            handlers::dispatch(self, &ctx, req),
+            handlers::dispatch(&self.services, &ctx, req),
         )
         .await
         {
@@ -256,7 +263,7 @@ impl<S: Store> App<S> {
     ) -> Result<(Response<Body>, &'static str), AppError> {
         match tokio::time::timeout(
             self.config.request_deadline,
-            crate::api::dispatch(self, route, req),
+            crate::api::dispatch(&self.services, route, req),
         )
         .await
         {
@@ -320,5 +327,19 @@ fn flavor_of(route: &Route) -> Flavor {
         Route::Session | Route::Logout => Flavor::Json,
         r if r.is_deployment_level() => crate::handlers::oidc::flavor(r),
         _ => Flavor::Page,
+    }
+}
+
+/// Back-channel logout delivery runs on the app the function built (`oidc::backchannel`).
+impl<S: Store> crate::oidc::backchannel::Sender for App<S> {
+    type Store = S;
+    fn store(&self) -> &S {
+        &self.services.store
+    }
+    fn signer(&self) -> &crate::oidc::jwt::Signer {
+        &self.services.signer
+    }
+    fn now(&self) -> i64 {
+        self.services.now()
     }
 }

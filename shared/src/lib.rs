@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod api_routes;
 pub mod app;
 pub mod config;
 pub mod error;
@@ -13,8 +14,8 @@ pub mod events;
 pub mod headers;
 pub mod http;
 pub mod metrics;
+pub mod model;
 pub mod oidc;
-pub mod org;
 pub mod routes;
 pub mod saml;
 pub mod scim;
@@ -23,6 +24,9 @@ pub mod telemetry;
 pub mod tokens;
 
 mod handlers;
+
+/// Old paths, kept for the binaries and tests: the organization lives in [`model`].
+pub use model::org;
 
 pub use app::App;
 pub use config::Config;

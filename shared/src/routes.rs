@@ -80,7 +80,7 @@ pub enum Route {
     OidcUserinfo,
     OidcLogout,
     /// The management API (deployment-level; its org, if any, is a path parameter).
-    Api(crate::api::ApiRoute),
+    Api(crate::api_routes::ApiRoute),
 }
 
 /// The route templates, as API Gateway and template.yaml spell them, with the function serving each.
@@ -241,7 +241,7 @@ pub fn match_deployment_path(path: &str) -> Option<Route> {
         "/oauth2/token" => Route::OidcToken,
         "/oauth2/userinfo" => Route::OidcUserinfo,
         "/oauth2/logout" => Route::OidcLogout,
-        p if p.starts_with("/api/v1/") => Route::Api(crate::api::ApiRoute::parse(p)?),
+        p if p.starts_with("/api/v1/") => Route::Api(crate::api_routes::ApiRoute::parse(p)?),
         _ => return None,
     })
 }

@@ -1,6 +1,6 @@
 //! Lambda `oidc-backchannel`: OpenID Connect Back-Channel Logout delivery, triggered by the
 //! table's DynamoDB Stream. template.yaml filters the stream to INSERTs of back-channel notices
-//! (`type = backchannel_logout`), which the store writes in the same transaction that ends a
+//! (`sk = BCL`), which the store writes in the same transaction that ends a
 //! grant early; this function claims each and POSTs the logout token (`shared::oidc::backchannel`).
 //! Deliveries are never done inside the SCIM (or logout) request that ended the session.
 
@@ -8,41 +8,8 @@ use std::sync::Arc;
 
 use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
 use lambda_http::Error;
-use serde::Deserialize;
+use shared::oidc::stream::StreamEvent;
 use shared::App;
-
-/// The part of a DynamoDB Streams record we read (the event is documented in the Lambda
-/// developer guide, "Using AWS Lambda with Amazon DynamoDB").
-#[derive(Deserialize)]
-struct StreamEvent {
-    #[serde(rename = "Records", default)]
-    records: Vec<StreamRecord>,
-}
-
-#[derive(Deserialize)]
-struct StreamRecord {
-    #[serde(rename = "eventName", default)]
-    event_name: String,
-    #[serde(default)]
-    dynamodb: Option<StreamChange>,
-}
-
-#[derive(Deserialize)]
-struct StreamChange {
-    #[serde(rename = "Keys", default)]
-    keys: Option<Keys>,
-}
-
-#[derive(Deserialize)]
-struct Keys {
-    pk: Option<StringValue>,
-}
-
-#[derive(Deserialize)]
-struct StringValue {
-    #[serde(rename = "S")]
-    s: String,
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -51,13 +18,7 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<StreamEvent>| {
         let app = app.clone();
         async move {
-            let keys: Vec<String> = event
-                .payload
-                .records
-                .into_iter()
-                .filter(|r| r.event_name == "INSERT")
-                .filter_map(|r| r.dynamodb?.keys?.pk.map(|v| v.s))
-                .collect();
+            let keys = event.payload.notice_keys();
             let batch = shared::oidc::backchannel::deliver_all(app, keys).await;
             if batch.failed > 0 {
                 // Lambda retries the batch (template: MaximumRetryAttempts); finished notices

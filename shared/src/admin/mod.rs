@@ -10,7 +10,7 @@ pub mod fetch;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::org::{validate_org_name, Org, Provisioning, Reactivation};
+use crate::model::org::{validate_org_name, Org, Provisioning, Reactivation};
 use crate::saml::certificate::{self, CertificateInfo};
 use crate::saml::metadata::{
     check_signing_certificates, parse_idp_metadata, CheckedIdp, MetadataError, SkippedCertificate,
@@ -282,7 +282,7 @@ pub struct OrgSettings {
     pub clear_redirects: bool,
     pub idp_initiated: Option<bool>,
     pub clock_skew: Option<u32>,
-    /// Session length in hours, 1 to [`crate::org::MAX_SESSION_HOURS`].
+    /// Session length in hours, 1 to [`crate::model::org::MAX_SESSION_HOURS`].
     pub session_hours: Option<u8>,
     pub provisioning: Option<Provisioning>,
     pub reactivation: Option<Reactivation>,
@@ -350,10 +350,10 @@ pub async fn update_settings<S: OrgStore>(
         org.clock_skew_seconds = skew;
     }
     if let Some(h) = s.session_hours {
-        if !(1..=crate::org::MAX_SESSION_HOURS).contains(&h) {
+        if !(1..=crate::model::org::MAX_SESSION_HOURS).contains(&h) {
             return Err(AdminError::Invalid(format!(
                 "session length {h} h: must be 1 to {} hours",
-                crate::org::MAX_SESSION_HOURS
+                crate::model::org::MAX_SESSION_HOURS
             )));
         }
         org.session_hours = Some(h);

@@ -8,10 +8,10 @@ use serde_json::{json, Value};
 use super::shape::{group_json, user_json};
 use super::store::UserFilter;
 use super::{cursor, encode_cursor, limit, page, param, query, Handled};
-use crate::app::App;
 use crate::error::AppError;
+use crate::handlers::Services as App;
 use crate::http::json;
-use crate::org::validate_org_name;
+use crate::model::org::validate_org_name;
 use crate::store::Store;
 
 /// The org must exist (and not be deleted): an unknown org is 404 like every other route of it.

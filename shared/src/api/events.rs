@@ -9,10 +9,11 @@ use lambda_http::Request;
 use serde_json::json;
 
 use super::{decode_cursor, encode_cursor, limit, param, query, Handled};
-use crate::app::App;
 use crate::error::AppError;
-use crate::events::{EventPage, EventStore, EventType};
+use crate::handlers::Services as App;
 use crate::http::json;
+use crate::model::event::{EventPage, EventType};
+use crate::store::events::EventStore;
 use crate::store::Store;
 
 /// Pages read at most to fill one answer when `types` filters.
@@ -66,7 +67,7 @@ pub(super) async fn list<S: Store>(app: &App<S>, req: &Request) -> Handled {
     let limit = limit(&q)?;
     let org = param(&q, "org").filter(|o| !o.is_empty());
     if let Some(o) = org {
-        crate::org::validate_org_name(o)
+        crate::model::org::validate_org_name(o)
             .map_err(|m| AppError::bad_request("invalid_request", m))?;
     }
     let scope = match org {

@@ -9,7 +9,7 @@ mod directory;
 mod events;
 pub mod keys;
 mod orgs;
-pub mod routes;
+
 pub mod shape;
 pub mod store;
 
@@ -19,14 +19,14 @@ use http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 
-use crate::app::App;
+pub use crate::api_routes::ApiRoute;
 use crate::error::AppError;
+use crate::handlers::Services as App;
 use crate::http::{bearer_token, body_bytes, header};
 use crate::store::Store;
 use crate::tokens::TokenHash;
 use keys::{ApiKey, API_KEY_PREFIX};
 pub use orgs::purge_pending;
-pub use routes::ApiRoute;
 
 type Handled = Result<(Response<Body>, &'static str), AppError>;
 

@@ -7,11 +7,11 @@ use serde::Deserialize;
 
 use super::{page, read_json, Handled};
 use crate::admin::{self, AdminError, OrgSettings};
-use crate::api::store::DirectoryStore;
-use crate::app::App;
 use crate::error::AppError;
+use crate::handlers::Services as App;
 use crate::http::{body_bytes, header, json};
-use crate::org::{Provisioning, Reactivation};
+use crate::model::org::{Provisioning, Reactivation};
+use crate::store::directory::DirectoryStore;
 use crate::store::Store;
 
 impl From<AdminError> for AppError {
@@ -156,7 +156,7 @@ const PURGE_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
 /// routes read the org); then its items are purged in bounded batches (docs/api.md, "Deleting an
 /// organization").
 pub(super) async fn delete<S: Store>(app: &App<S>, org: &str) -> Handled {
-    if crate::org::validate_org_name(org).is_err() {
+    if crate::model::org::validate_org_name(org).is_err() {
         return Err(AppError::OrgNotFound(org.to_string()));
     }
     match app.store.delete_org(org, app.now()).await {

@@ -13,7 +13,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{json, Map, Value};
 
 use super::Handled;
-use crate::app::{App, Ctx};
+use super::{Ctx, Services};
 use crate::error::{AppError, Flavor};
 use crate::http::{bearer_token, body_bytes, header, response};
 use crate::oidc::claims::{user_claims, MAX_GROUPS};
@@ -39,7 +39,7 @@ pub(crate) fn flavor(route: &Route) -> Flavor {
     }
 }
 
-pub(crate) async fn dispatch<S: Store>(app: &App<S>, route: Route, req: &Request) -> Handled {
+pub(crate) async fn dispatch<S: Store>(app: &Services<S>, route: Route, req: &Request) -> Handled {
     let m = req.method().clone();
     match (&route, &m) {
         (Route::OidcDiscovery, &Method::GET) => discovery(app, req),
@@ -52,7 +52,7 @@ pub(crate) async fn dispatch<S: Store>(app: &App<S>, route: Route, req: &Request
     }
 }
 
-fn the_issuer<S: Store>(app: &App<S>, req: &Request) -> Result<String, AppError> {
+fn the_issuer<S: Store>(app: &Services<S>, req: &Request) -> Result<String, AppError> {
     issuer(&app.config, req).ok_or_else(|| {
         AppError::bad_request(
             "no_issuer",
@@ -71,12 +71,12 @@ fn cacheable_json(value: &Value) -> Result<Response<Body>, AppError> {
         .map_err(|e| AppError::bad_request("bad_response", e.to_string()))
 }
 
-fn discovery<S: Store>(app: &App<S>, req: &Request) -> Handled {
+fn discovery<S: Store>(app: &Services<S>, req: &Request) -> Handled {
     let issuer = the_issuer(app, req)?;
     Ok((cacheable_json(&provider_metadata(&issuer))?, "ok"))
 }
 
-async fn jwks<S: Store>(app: &App<S>) -> Handled {
+async fn jwks<S: Store>(app: &Services<S>) -> Handled {
     Ok((cacheable_json(&app.signer.jwks().await?)?, "ok"))
 }
 
@@ -132,7 +132,7 @@ fn redirect_error(redirect_uri: &str, e: &ProtocolError, state: Option<&String>)
 }
 
 async fn find_client<S: Store>(
-    app: &App<S>,
+    app: &Services<S>,
     raw: Option<&String>,
 ) -> Result<Option<AppClient>, AppError> {
     match raw.and_then(|r| ClientId::parse(r)) {
@@ -143,7 +143,7 @@ async fn find_client<S: Store>(
 
 /// `/oauth2/authorize`: checks the request, stores it under a fresh AuthnRequest ID and starts
 /// the org's SAML login (as `/orgs/{org}/saml/login` does).
-async fn authorize<S: Store>(app: &App<S>, req: &Request) -> Handled {
+async fn authorize<S: Store>(app: &Services<S>, req: &Request) -> Handled {
     let p = match request_params(req)? {
         Ok(p) => p,
         Err(e) => return Ok((error_page(StatusCode::BAD_REQUEST, &e), e.error)),
@@ -206,13 +206,13 @@ async fn authorize<S: Store>(app: &App<S>, req: &Request) -> Handled {
         route: Route::SamlLogin,
         now,
     };
-    super::saml::begin_login(app, &ctx, req, &id, None, checked.login_hint.as_deref()).await
+    super::login::begin_login(app, &ctx, req, &id, None, checked.login_hint.as_deref()).await
 }
 
 /// The ACS's hook, for an answered AuthnRequest that [`authorize`] linked: attaches a code to the
 /// authorization request and returns where to send the browser (`redirect_uri?code&state`).
 pub(crate) async fn complete_sign_in<S: Store>(
-    app: &App<S>,
+    app: &Services<S>,
     org: &str,
     request_id: &str,
     user_id: &str,
@@ -281,7 +281,7 @@ fn invalid_grant(description: &str) -> Handled {
 
 /// Display names of the user's groups (sorted, at most [`MAX_GROUPS`]), if the scope asks.
 async fn group_names<S: Store>(
-    app: &App<S>,
+    app: &Services<S>,
     org: &str,
     user_id: &str,
     scope: &str,
@@ -306,7 +306,7 @@ async fn group_names<S: Store>(
 }
 
 async fn active_user<S: Store>(
-    app: &App<S>,
+    app: &Services<S>,
     org: &str,
     id: &str,
 ) -> Result<Option<User>, AppError> {
@@ -314,7 +314,7 @@ async fn active_user<S: Store>(
 }
 
 /// `POST /oauth2/token`: the authorization_code grant (RFC 6749 §4.1.3, OIDC Core §3.1.3).
-async fn token<S: Store>(app: &App<S>, req: &Request) -> Handled {
+async fn token<S: Store>(app: &Services<S>, req: &Request) -> Handled {
     let p = match parse_params(body_bytes(req, MAX_PARAMS_BYTES)?) {
         Ok(p) => p,
         Err(e) => return token_error(StatusCode::BAD_REQUEST, e),
@@ -493,7 +493,7 @@ fn invalid_token() -> Handled {
 
 /// `/oauth2/userinfo` (OIDC Core §5.3): the claims, read live, so a deactivated user, an ended
 /// session or a revoked grant answers 401 at once.
-async fn userinfo<S: Store>(app: &App<S>, req: &Request) -> Handled {
+async fn userinfo<S: Store>(app: &Services<S>, req: &Request) -> Handled {
     let Some(token) = bearer_token(req) else {
         return invalid_token();
     };
@@ -522,7 +522,7 @@ async fn userinfo<S: Store>(app: &App<S>, req: &Request) -> Handled {
 /// `/oauth2/logout` (OIDC RP-Initiated Logout 1.0 §2, §3): ends the OIDC session named by the
 /// `id_token_hint` (which must be one of ours), queues back-channel logouts for it, and returns to
 /// a registered `post_logout_redirect_uri` with `state`, or shows a page.
-async fn logout<S: Store>(app: &App<S>, req: &Request) -> Handled {
+async fn logout<S: Store>(app: &Services<S>, req: &Request) -> Handled {
     let bad = |d: &str| {
         let e = invalid_request(d);
         Ok((error_page(StatusCode::BAD_REQUEST, &e), "invalid_request"))
@@ -571,7 +571,7 @@ async fn logout<S: Store>(app: &App<S>, req: &Request) -> Handled {
     if let Some(c) = &hint {
         let (org, sub, sid) = (c["org"].as_str(), c["sub"].as_str(), c["sid"].as_str());
         if let (Some(org), Some(sub), Some(sid)) = (org, sub, sid) {
-            if crate::org::validate_org_name(org).is_ok() {
+            if crate::model::org::validate_org_name(org).is_ok() {
                 let grants: Vec<Grant> = app
                     .store
                     .grants_of_user(org, sub)

@@ -10,16 +10,14 @@ use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
 use super::Handled;
-use crate::app::{App, Ctx};
+use super::{Ctx, Services};
 use crate::error::AppError;
 use crate::http::{
     body_bytes, cookies, host_cookie, login_cookie_name, response, session_cookie_name, NOSNIFF,
 };
-use crate::org::{Org, Provisioning};
+use crate::model::org::{Org, Provisioning};
 use crate::saml::attributes::apply;
-use crate::saml::authn_request::{
-    authn_request_xml, new_request_id, redirect_url, REQUEST_TTL_SECONDS,
-};
+use crate::saml::authn_request::new_request_id;
 use crate::saml::metadata::sp_metadata_xml;
 use crate::saml::validate::VerifiedAssertion;
 use crate::saml::validate::{validate, AcsInput, SamlConfig, SamlError};
@@ -28,12 +26,7 @@ use crate::store::{
 };
 use crate::tokens::{Secret, TokenHash};
 
-/// SAML responses from Okta are a few KB; 64 KiB fits an Okta response with 20 profile
-/// attributes and 242 group memberships of 32 characters, both signatures (measured:
-/// `the_largest_okta_response_under_the_body_limit_validates`). Every byte past what real
-/// responses need is attacker budget: the body bounds the work done before a signature is known
-/// to be good (docs/operations.md, "Limits and scale"; the `saml_worst` benchmark).
-pub const ACS_BODY_LIMIT: usize = 64 * 1024;
+pub use crate::saml::limits::ACS_BODY_LIMIT;
 /// A RelayState longer than this is not followed (bindings §3.4.3 asks for at most 80 bytes; app
 /// deep links are longer, but not this long), which also bounds the query rewrite below.
 pub const MAX_RELAY_STATE: usize = 2048;
@@ -41,9 +34,6 @@ pub const MAX_RELAY_STATE: usize = 2048;
 /// user and signs in (issue 9 finding 11). A few attempts are plenty; the bound keeps a stuck
 /// conflict from looping.
 const SIGN_IN_ATTEMPTS: u32 = 3;
-/// Prefix of the browser-binding secret (so a presented value can be recognised as ours).
-const LOGIN_SECRET_PREFIX: &str = "login";
-
 pub(super) fn metadata(ctx: &Ctx) -> Handled {
     let xml = sp_metadata_xml(&ctx.org);
     Ok((
@@ -56,16 +46,6 @@ pub(super) fn metadata(ctx: &Ctx) -> Handled {
     ))
 }
 
-fn require_idp(ctx: &Ctx) -> Result<&crate::org::IdpConfig, AppError> {
-    ctx.org.idp.as_ref().ok_or_else(|| AppError::NotConfigured {
-        code: "idp_not_configured",
-        detail: format!(
-            "organization {:?} has no identity provider yet: run `ssoctl org set-idp {} --metadata <Okta metadata URL or file>`",
-            ctx.org.org, ctx.org.org
-        ),
-    })
-}
-
 fn query_param(req: &Request, name: &str) -> Option<String> {
     url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
         .find(|(k, _)| k == name)
@@ -73,9 +53,9 @@ fn query_param(req: &Request, name: &str) -> Option<String> {
 }
 
 /// `GET /orgs/{org}/saml/login?RelayState=...`: 302 to Okta with an AuthnRequest.
-pub(super) async fn login<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
+pub(super) async fn login<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request) -> Handled {
     let relay_state = query_param(req, "RelayState");
-    begin_login(
+    super::login::begin_login(
         app,
         ctx,
         req,
@@ -84,82 +64,6 @@ pub(super) async fn login<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> H
         None,
     )
     .await
-}
-
-/// The login itself, for request ID `id` (the OIDC authorization endpoint links its request to
-/// the ID it passes here); `login_hint` names the subject in the AuthnRequest.
-pub(super) async fn begin_login<S: Store>(
-    app: &App<S>,
-    ctx: &Ctx,
-    req: &Request,
-    id: &str,
-    relay_state: Option<&str>,
-    login_hint: Option<&str>,
-) -> Handled {
-    let idp = require_idp(ctx)?;
-    let sso_url = idp.sso_url.as_deref().ok_or_else(|| AppError::NotConfigured {
-        code: "idp_sso_url_missing",
-        detail: "the IdP metadata has no HTTP-Redirect SingleSignOnService: sign in from the Okta dashboard, or set metadata that has one".into(),
-    })?;
-    // Bind the request ID to this browser (login CSRF, issue 9 finding 2): the ACS accepts an
-    // answer to it only with this cookie. A browser that already holds a well-formed secret keeps
-    // it, so two sign-ins started in two tabs both complete. Reusing a presented value is safe:
-    // the `__Host-` cookie cannot be planted in someone else's browser, and a value an attacker
-    // sends from their own client binds only the attacker's own requests.
-    let cookie_name = login_cookie_name(&ctx.org.org);
-    let presented = cookies(req, &cookie_name)
-        .into_iter()
-        .find(|v| is_login_secret(v));
-    let fresh;
-    let browser_secret = match presented {
-        Some(v) => v,
-        None => {
-            fresh = Secret::generate(LOGIN_SECRET_PREFIX);
-            fresh.expose()
-        }
-    };
-    // The redirect first: a bad SSO URL is refused before anything is written.
-    let mut xml = authn_request_xml(&ctx.org, id, sso_url, ctx.now);
-    if let Some(hint) = login_hint {
-        xml = crate::saml::authn_request::with_subject_hint(&xml, hint);
-    }
-    let url =
-        redirect_url(sso_url, &xml, relay_state).map_err(|detail| AppError::NotConfigured {
-            code: "idp_sso_url_invalid",
-            detail,
-        })?;
-    app.store
-        .remember_browser_request(
-            &ctx.org.org,
-            id,
-            &TokenHash::of(browser_secret).0,
-            ctx.now + REQUEST_TTL_SECONDS,
-        )
-        .await?;
-    let resp = Response::builder()
-        .status(StatusCode::FOUND)
-        .header("location", url.as_str())
-        .header("cache-control", "no-store")
-        .header(NOSNIFF.0, NOSNIFF.1)
-        // SameSite=None: Okta's POST to the ACS is cross-site, and must carry it back.
-        .header(
-            "set-cookie",
-            host_cookie(&cookie_name, browser_secret, REQUEST_TTL_SECONDS, "None"),
-        )
-        .body(Body::Empty)
-        .map_err(|e| AppError::bad_request("bad_response", e.to_string()))?;
-    Ok((resp, "ok"))
-}
-
-/// `login_` + 43 base64url characters: what [`Secret::generate`] makes (256 bits).
-fn is_login_secret(v: &str) -> bool {
-    v.strip_prefix(LOGIN_SECRET_PREFIX)
-        .and_then(|r| r.strip_prefix('_'))
-        .is_some_and(|r| {
-            r.len() == 43
-                && r.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
 }
 
 /// Where to send the browser after sign-in: RelayState if the org allows it, else the default app.
@@ -213,9 +117,9 @@ fn saml(e: SamlError) -> AppError {
 }
 
 /// `POST /orgs/{org}/saml/acs` (HTTP-POST binding, bindings §3.5).
-pub(super) async fn acs<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
+pub(super) async fn acs<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request) -> Handled {
     let body = body_bytes(req, ACS_BODY_LIMIT)?;
-    require_idp(ctx)?;
+    super::login::require_idp(ctx)?;
     let org = &ctx.org;
     let (mut saml_response, mut relay_state) = (None, None);
     for (k, v) in url::form_urlencoded::parse(body) {
@@ -341,7 +245,7 @@ pub(super) async fn acs<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Han
 /// The user this assertion signs in, and what the sign-in writes to them (a round trip: the
 /// user, by NameID; userName is case-insensitive, RFC 7643 §4.1.1).
 async fn resolve_user<S: Store>(
-    app: &App<S>,
+    app: &Services<S>,
     org: &Org,
     verified: &VerifiedAssertion,
     now: i64,
@@ -350,7 +254,7 @@ async fn resolve_user<S: Store>(
         .store
         .find_user_by_user_name(
             &org.org,
-            &crate::scim::user_name::UserName::parse(&verified.name_id)
+            &crate::model::user_name::UserName::parse(&verified.name_id)
                 .map_err(|_| saml(SamlError::InvalidNameId))?,
         )
         .await?;
@@ -482,21 +386,5 @@ mod tests {
         );
         let long = format!("https://app.example.com/{}", "a".repeat(MAX_RELAY_STATE));
         assert_eq!(target(&long), "https://app.example.com/home");
-    }
-
-    #[test]
-    fn only_secrets_of_our_own_shape_are_kept_as_the_browser_binding() {
-        assert!(is_login_secret(
-            Secret::generate(LOGIN_SECRET_PREFIX).expose()
-        ));
-        for bad in [
-            "",
-            "login_",
-            "login_short",
-            "sso_x",
-            &format!("login_{}", "!".repeat(43)),
-        ] {
-            assert!(!is_login_secret(bad), "{bad}");
-        }
     }
 }

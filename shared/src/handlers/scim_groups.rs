@@ -8,9 +8,9 @@ use http::{Method, StatusCode};
 use lambda_http::Request;
 use serde_json::Value;
 
-use super::scim::{check_if_match, has_if_match, query_pairs, read_json, resource};
+use super::scim_common::{check_if_match, has_if_match, query_pairs, read_json, resource};
 use super::Handled;
-use crate::app::{App, Ctx};
+use super::{Ctx, Services};
 use crate::error::AppError;
 use crate::http::{empty, scim_json};
 use crate::scim::group::{self, GroupPatch};
@@ -21,7 +21,7 @@ use crate::store::{Group, Store, StoreError};
 const ATTEMPTS: usize = 12;
 
 pub(super) async fn handle<S: Store>(
-    app: &App<S>,
+    app: &Services<S>,
     ctx: &Ctx,
     req: &Request,
     method: Method,
@@ -46,7 +46,7 @@ fn not_found(id: &str) -> AppError {
     AppError::NotFound(format!("Group {id} not found"))
 }
 
-async fn load<S: Store>(app: &App<S>, ctx: &Ctx, id: &str) -> Result<Group, AppError> {
+async fn load<S: Store>(app: &Services<S>, ctx: &Ctx, id: &str) -> Result<Group, AppError> {
     app.store
         .get_group(&ctx.org.org, id)
         .await?
@@ -54,7 +54,11 @@ async fn load<S: Store>(app: &App<S>, ctx: &Ctx, id: &str) -> Result<Group, AppE
 }
 
 /// Every member id, read page by page.
-async fn all_members<S: Store>(app: &App<S>, org: &str, id: &str) -> Result<Vec<String>, AppError> {
+async fn all_members<S: Store>(
+    app: &Services<S>,
+    org: &str,
+    id: &str,
+) -> Result<Vec<String>, AppError> {
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -71,7 +75,11 @@ async fn all_members<S: Store>(app: &App<S>, org: &str, id: &str) -> Result<Vec<
 }
 
 /// Refuses member ids that are not users of this org before anything is written.
-async fn check_members<S: Store>(app: &App<S>, org: &str, ids: &[String]) -> Result<(), AppError> {
+async fn check_members<S: Store>(
+    app: &Services<S>,
+    org: &str,
+    ids: &[String],
+) -> Result<(), AppError> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -93,7 +101,7 @@ async fn check_members<S: Store>(app: &App<S>, org: &str, ids: &[String]) -> Res
 
 /// Applies member changes; a user deleted since `check_members` is still a 400, not a 500.
 async fn write_members<S: Store>(
-    app: &App<S>,
+    app: &Services<S>,
     ctx: &Ctx,
     id: &str,
     add: &[String],
@@ -121,7 +129,7 @@ async fn write_members<S: Store>(
 }
 
 async fn render<S: Store>(
-    app: &App<S>,
+    app: &Services<S>,
     ctx: &Ctx,
     g: &Group,
     members: bool,
@@ -134,7 +142,7 @@ async fn render<S: Store>(
     Ok(group::to_scim(g, ms.as_deref(), &ctx.org.scim_base_url()))
 }
 
-async fn create<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
+async fn create<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request) -> Handled {
     let body = read_json(req)?;
     check_schemas(&body, SCHEMA_GROUP, &[])?;
     let input = group::from_scim(&body)?;
@@ -167,14 +175,14 @@ async fn create<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
     Ok((resource(StatusCode::CREATED, &v, g.version), "created"))
 }
 
-async fn get<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
+async fn get<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
     let p = list::params(&query_pairs(req))?;
     let g = load(app, ctx, id).await?;
     let v = render(app, ctx, &g, !p.exclude_members).await?;
     Ok((resource(StatusCode::OK, &v, g.version), "ok"))
 }
 
-async fn list_groups<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
+async fn list_groups<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request) -> Handled {
     let p = list::params(&query_pairs(req))?;
     let org = &ctx.org.org;
     let members = !p.exclude_members;
@@ -227,7 +235,7 @@ async fn list_groups<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handle
 
 /// Writes a rename / externalId change, re-reading on a conflict unless If-Match pinned a version.
 async fn save_group<S: Store>(
-    app: &App<S>,
+    app: &Services<S>,
     ctx: &Ctx,
     req: &Request,
     mut g: Group,
@@ -248,7 +256,7 @@ async fn save_group<S: Store>(
         match app.store.update_group(&ctx.org.org, &next, ctx.now).await {
             Ok(saved) => return Ok(saved),
             Err(StoreError::VersionConflict) if !has_if_match(req) && attempt < ATTEMPTS => {
-                super::scim::backoff(attempt).await;
+                super::scim_common::backoff(attempt).await;
                 g = load(app, ctx, &g.id).await?;
             }
             Err(StoreError::VersionConflict) if has_if_match(req) => {
@@ -265,7 +273,7 @@ async fn save_group<S: Store>(
 
 /// Member delta against the current list, for a full replacement.
 async fn diff<S: Store>(
-    app: &App<S>,
+    app: &Services<S>,
     ctx: &Ctx,
     id: &str,
     wanted: &[String],
@@ -288,7 +296,7 @@ async fn diff<S: Store>(
     Ok((add, remove))
 }
 
-async fn replace<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
+async fn replace<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
     let body = read_json(req)?;
     check_schemas(&body, SCHEMA_GROUP, &[])?;
     let input = group::from_scim(&body)?;
@@ -310,7 +318,7 @@ async fn replace<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) -> 
     Ok((resource(StatusCode::OK, &v, g.version), "ok"))
 }
 
-async fn patch_group<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
+async fn patch_group<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
     let ops = patch::parse(&read_json(req)?)?;
     let plan: GroupPatch = group::plan_patch(&ops, id)?;
     let g = load(app, ctx, id).await?;
@@ -351,7 +359,7 @@ async fn patch_group<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str)
 
 /// With `If-Match`, the group goes only at the version it names (RFC 7644 §3.14, as for Users):
 /// the check and the delete are one conditional write, so a rename in between is a 412 too.
-async fn delete<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
+async fn delete<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
     let version = if has_if_match(req) {
         let g = load(app, ctx, id).await?;
         check_if_match(req, g.version)?;

@@ -4,15 +4,15 @@ use http::{Method, StatusCode};
 use lambda_http::Request;
 use serde_json::Value;
 
-use super::scim::{check_if_match, has_if_match, query_pairs, read_json, resource};
+use super::scim_common::{check_if_match, has_if_match, query_pairs, read_json, resource};
 use super::Handled;
-use crate::app::{App, Ctx};
+use super::{Ctx, Services};
 use crate::error::AppError;
 use crate::http::{empty, scim_json};
-use crate::org::Reactivation;
+use crate::model::org::Reactivation;
+use crate::model::user_name::UserName;
 use crate::scim::list::{self, Kind, Lookup, Plan};
 use crate::scim::user::{self, UserInput, EXTENSIONS};
-use crate::scim::user_name::UserName;
 use crate::scim::{check_schemas, patch, MAX_ID_BYTES, SCHEMA_USER};
 use crate::store::{NewUser, Store, StoreError, User};
 
@@ -21,7 +21,7 @@ use crate::store::{NewUser, Store, StoreError, User};
 const ATTEMPTS: usize = 12;
 
 pub(super) async fn handle<S: Store>(
-    app: &App<S>,
+    app: &Services<S>,
     ctx: &Ctx,
     req: &Request,
     method: Method,
@@ -48,7 +48,7 @@ fn not_found(id: &str) -> AppError {
 
 /// The user's groups as (id, displayName), sorted by name.
 async fn groups_of<S: Store>(
-    app: &App<S>,
+    app: &Services<S>,
     org: &str,
     id: &str,
 ) -> Result<Vec<(String, String)>, AppError> {
@@ -67,12 +67,12 @@ async fn groups_of<S: Store>(
     Ok(gs)
 }
 
-async fn full<S: Store>(app: &App<S>, ctx: &Ctx, u: &User) -> Result<Value, AppError> {
+async fn full<S: Store>(app: &Services<S>, ctx: &Ctx, u: &User) -> Result<Value, AppError> {
     let groups = groups_of(app, &ctx.org.org, &u.id).await?;
     Ok(user::to_scim(u, Some(&groups), &ctx.org.scim_base_url()))
 }
 
-async fn create<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
+async fn create<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request) -> Handled {
     let body = read_json(req)?;
     check_schemas(&body, SCHEMA_USER, EXTENSIONS)?;
     let input = user::from_scim(&body)?;
@@ -116,7 +116,7 @@ async fn create<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
     Ok((resource(StatusCode::CREATED, &v, u.version), "created"))
 }
 
-async fn get<S: Store>(app: &App<S>, ctx: &Ctx, id: &str) -> Handled {
+async fn get<S: Store>(app: &Services<S>, ctx: &Ctx, id: &str) -> Handled {
     let u = app
         .store
         .get_user(&ctx.org.org, id)
@@ -128,7 +128,7 @@ async fn get<S: Store>(app: &App<S>, ctx: &Ctx, id: &str) -> Handled {
     ))
 }
 
-async fn list_users<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
+async fn list_users<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request) -> Handled {
     let p = list::params(&query_pairs(req))?;
     let org = &ctx.org.org;
     let base = ctx.org.scim_base_url();
@@ -190,7 +190,7 @@ async fn list_users<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled
 /// Writes `input` over `stored`. Deactivation deletes every session of the user in this request;
 /// reactivation follows the org's policy (docs/scim.md, "Reactivation").
 async fn save<S: Store>(
-    app: &App<S>,
+    app: &Services<S>,
     ctx: &Ctx,
     stored: &User,
     input: UserInput,
@@ -222,7 +222,7 @@ async fn save<S: Store>(
 
 /// Read, change, write; re-done on a version conflict unless the client pinned a version.
 async fn modify<S: Store>(
-    app: &App<S>,
+    app: &Services<S>,
     ctx: &Ctx,
     req: &Request,
     id: &str,
@@ -246,7 +246,7 @@ async fn modify<S: Store>(
             Err(AppError::Store(StoreError::VersionConflict))
                 if !has_if_match(req) && attempt < ATTEMPTS =>
             {
-                super::scim::backoff(attempt).await
+                super::scim_common::backoff(attempt).await
             }
             Err(e) => return Err(e),
         }
@@ -255,7 +255,7 @@ async fn modify<S: Store>(
     Err(AppError::Store(StoreError::Throttled))
 }
 
-async fn replace<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
+async fn replace<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
     let body = read_json(req)?;
     check_schemas(&body, SCHEMA_USER, EXTENSIONS)?;
     // Read against the stored user: its unchanged userName is kept even if stored before the
@@ -266,7 +266,7 @@ async fn replace<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) -> 
     .await
 }
 
-async fn patch_user<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
+async fn patch_user<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
     let ops = patch::parse(&read_json(req)?)?;
     modify(app, ctx, req, id, |stored| {
         let mut r = user::patchable(stored);
@@ -278,7 +278,7 @@ async fn patch_user<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) 
     .await
 }
 
-async fn delete<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
+async fn delete<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
     for attempt in 1..=ATTEMPTS {
         if has_if_match(req) {
             let stored = app
@@ -293,7 +293,7 @@ async fn delete<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request, id: &str) -> H
             Ok(()) => return Ok((empty(StatusCode::NO_CONTENT), "deleted")),
             Err(StoreError::NotFound(_)) => return Err(not_found(id)),
             Err(StoreError::VersionConflict) if attempt < ATTEMPTS => {
-                super::scim::backoff(attempt).await
+                super::scim_common::backoff(attempt).await
             }
             Err(e) => return Err(e.into()),
         }

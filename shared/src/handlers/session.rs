@@ -10,7 +10,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 use super::Handled;
-use crate::app::{App, Ctx};
+use super::{Ctx, Services};
 use crate::error::AppError;
 use crate::http::{
     bearer_token, cookies, host_cookie, html_escape, html_page, json, session_cookie_name, NOSNIFF,
@@ -22,7 +22,7 @@ use crate::tokens::TokenHash;
 /// session cookies (a few at most, see `http::cookies`), then, if `bearer`, the bearer token. A
 /// stale or foreign cookie sent first therefore cannot hide the real one (issue 9 finding 10).
 async fn find_session<S: Store>(
-    app: &App<S>,
+    app: &Services<S>,
     ctx: &Ctx,
     req: &Request,
     bearer: bool,
@@ -45,7 +45,7 @@ async fn find_session<S: Store>(
 /// The signed-in user of a live session; a deactivated or deleted user's session is dead, and is
 /// removed now rather than at its TTL.
 async fn signed_in_user<S: Store>(
-    app: &App<S>,
+    app: &Services<S>,
     ctx: &Ctx,
     req: &Request,
     bearer: bool,
@@ -63,7 +63,7 @@ async fn signed_in_user<S: Store>(
     }
 }
 
-pub(super) async fn current<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
+pub(super) async fn current<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request) -> Handled {
     let (session, user) = signed_in_user(app, ctx, req, true)
         .await?
         .ok_or(AppError::Unauthorized("not signed in"))?;
@@ -83,7 +83,7 @@ pub(super) async fn current<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) ->
 
 /// Ends the presented session and every other session of its sign-in (the one an app backend got
 /// for the one-time code too), so a browser's logout leaves no token of that sign-in alive.
-pub(super) async fn logout<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
+pub(super) async fn logout<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request) -> Handled {
     if let Some((hash, _)) = find_session(app, ctx, req, true).await? {
         app.store.end_sign_in(&ctx.org.org, &hash.0).await?;
     }
@@ -101,7 +101,11 @@ pub(super) async fn logout<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> 
 /// `GET /orgs/{org}/signed-in`: where a browser lands after sign-in when neither an allowed
 /// RelayState, the org's default app URL nor the deployment's `DefaultAppUrl` says otherwise.
 /// A GET page (POST/redirect/GET: a refresh re-posts nothing), from the session cookie only.
-pub(super) async fn signed_in_page<S: Store>(app: &App<S>, ctx: &Ctx, req: &Request) -> Handled {
+pub(super) async fn signed_in_page<S: Store>(
+    app: &Services<S>,
+    ctx: &Ctx,
+    req: &Request,
+) -> Handled {
     let org = html_escape(&ctx.org.org);
     let Some((session, user)) = signed_in_user(app, ctx, req, false).await? else {
         let body = format!(

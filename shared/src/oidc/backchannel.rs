@@ -12,10 +12,20 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::app::App;
+use super::jwt::Signer;
 use crate::error::AppError;
-use crate::store::{LogoutNotice, Store};
+use crate::store::{LogoutNotice, OidcStore, Store};
 use crate::tokens::random_hex;
+
+/// What delivery needs of the application: its store, its signer and its clock. `App`
+/// implements it, so the stream function and the local stack pass the app they built, while this
+/// module stays below the application in the module graph (docs/architecture.md).
+pub trait Sender: Send + Sync {
+    type Store: Store;
+    fn store(&self) -> &Self::Store;
+    fn signer(&self) -> &Signer;
+    fn now(&self) -> i64;
+}
 
 /// Attempts per notice, and the wait before the second (doubled each time): 4 attempts over
 /// about 3.5 s plus at most 4 × [`ATTEMPT_TIMEOUT`], which fits the function's timeout.
@@ -63,10 +73,7 @@ fn http_client() -> &'static reqwest::Client {
 }
 
 /// The logout token for `notice` (§2.4): iss, aud, iat, exp, jti, sub, sid, events; no nonce.
-pub async fn logout_token<S: Store>(
-    app: &App<S>,
-    notice: &LogoutNotice,
-) -> Result<String, AppError> {
+pub async fn logout_token<A: Sender>(app: &A, notice: &LogoutNotice) -> Result<String, AppError> {
     let now = app.now();
     let claims = json!({
         "iss": notice.issuer,
@@ -80,12 +87,12 @@ pub async fn logout_token<S: Store>(
         "events": { EVENT: {} },
     });
     // §2.4: "explicitly typed ... logout+jwt" so it cannot be mistaken for an ID token.
-    app.signer.sign("logout+jwt", &claims).await
+    app.signer().sign("logout+jwt", &claims).await
 }
 
 /// Claims the notice stored under `key` and delivers it. `None` if someone else claimed it.
-pub async fn deliver<S: Store>(app: &App<S>, key: &str) -> Result<Option<Outcome>, AppError> {
-    let Some(notice) = app.store.claim_logout(key, app.now()).await? else {
+pub async fn deliver<A: Sender>(app: &A, key: &str) -> Result<Option<Outcome>, AppError> {
+    let Some(notice) = app.store().claim_logout(key, app.now()).await? else {
         return Ok(None);
     };
     let outcome = match deliver_claimed(app, &notice).await {
@@ -93,14 +100,14 @@ pub async fn deliver<S: Store>(app: &App<S>, key: &str) -> Result<Option<Outcome
         Err(e) => {
             // Not delivered (store or KMS trouble before the POST): give the notice back so the
             // next attempt (the stream's retry, or the local queue's next pass) sends it.
-            if let Err(release) = app.store.release_logout(key).await {
+            if let Err(release) = app.store().release_logout(key).await {
                 tracing::warn!(org = %notice.org, error = %release, "could not release a logout notice; its lease will run out");
             }
             return Err(e);
         }
     };
     // Delivered, refused by the app, or given up after the retries: done with this notice.
-    app.store.complete_logout(key).await?;
+    app.store().complete_logout(key).await?;
     tracing::info!(
         org = %notice.org,
         client_id = %notice.client_id,
@@ -110,12 +117,9 @@ pub async fn deliver<S: Store>(app: &App<S>, key: &str) -> Result<Option<Outcome
     Ok(Some(outcome))
 }
 
-async fn deliver_claimed<S: Store>(
-    app: &App<S>,
-    notice: &LogoutNotice,
-) -> Result<Outcome, AppError> {
+async fn deliver_claimed<A: Sender>(app: &A, notice: &LogoutNotice) -> Result<Outcome, AppError> {
     let endpoint = app
-        .store
+        .store()
         .get_app_client(&notice.client_id)
         .await?
         .and_then(|c| c.backchannel_logout_uri);
@@ -158,8 +162,8 @@ async fn post_with_retries(uri: &str, token: &str) -> Outcome {
 
 /// One pass over the queue (the local stack's delivery loop): every queued notice, delivered
 /// concurrently so one app that is down does not hold up the others. Returns how many it took.
-pub async fn drain<S: Store + 'static>(app: Arc<App<S>>, limit: i32) -> Result<usize, AppError> {
-    let keys = app.store.queued_logouts(limit).await?;
+pub async fn drain<A: Sender + 'static>(app: Arc<A>, limit: i32) -> Result<usize, AppError> {
+    let keys = app.store().queued_logouts(limit).await?;
     Ok(deliver_all(app, keys).await.claimed)
 }
 
@@ -176,11 +180,11 @@ pub struct Batch {
 
 /// Delivers the notices under `keys` concurrently (the stream function's batch, or one pass of
 /// the local queue). Failures are logged and counted.
-pub async fn deliver_all<S: Store + 'static>(app: Arc<App<S>>, keys: Vec<String>) -> Batch {
+pub async fn deliver_all<A: Sender + 'static>(app: Arc<A>, keys: Vec<String>) -> Batch {
     let mut tasks = tokio::task::JoinSet::new();
     for key in keys {
         let app = app.clone();
-        tasks.spawn(async move { deliver(&app, &key).await });
+        tasks.spawn(async move { deliver(app.as_ref(), &key).await });
     }
     let mut batch = Batch::default();
     while let Some(done) = tasks.join_next().await {

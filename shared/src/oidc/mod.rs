@@ -16,6 +16,7 @@ pub mod claims;
 pub mod discovery;
 pub mod jwt;
 pub mod params;
+pub mod stream;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
@@ -26,9 +27,7 @@ use crate::tokens::{random_hex, Secret};
 /// Codes are redeemed by the app's backend right after the redirect (RFC 6749 §4.1.2: "a
 /// maximum authorization code lifetime of 10 minutes is RECOMMENDED"; we keep it to a minute).
 pub const CODE_SECONDS: i64 = 60;
-/// How long a redeemed code is remembered, so that a second use is recognised (and the tokens
-/// issued from it revoked, RFC 6749 §4.1.2) rather than answered as merely unknown.
-pub const CODE_MEMORY_SECONDS: i64 = 600;
+pub use crate::store::oidc::CODE_MEMORY_SECONDS;
 /// The scopes this provider knows (OIDC Core §5.4, plus `groups`). Others are ignored (RFC 6749
 /// §3.3 lets the server fully or partially ignore the requested scope).
 pub const SCOPES: [&str; 4] = ["openid", "email", "profile", "groups"];
@@ -142,7 +141,7 @@ impl AuthorizationCode {
         let mut parts = raw.split('.');
         let (org, id, secret) = (parts.next()?, parts.next()?, parts.next()?);
         if parts.next().is_some()
-            || crate::org::validate_org_name(org).is_err()
+            || crate::model::org::validate_org_name(org).is_err()
             || !is_linked_request(id)
             || secret.is_empty()
         {
@@ -164,7 +163,9 @@ pub fn mint_access_token(org: &str) -> String {
 
 pub fn access_token_org(token: &str) -> Option<&str> {
     let (org, secret) = token.split_once('.')?;
-    (crate::org::validate_org_name(org).is_ok() && secret.starts_with("at_") && token.len() <= 128)
+    (crate::model::org::validate_org_name(org).is_ok()
+        && secret.starts_with("at_")
+        && token.len() <= 128)
         .then_some(org)
 }
 

@@ -151,7 +151,7 @@ pub fn check_authorize(
     let organization = get("organization").ok_or_else(|| {
         invalid_request("organization is required: the customer organization to sign in with")
     })?;
-    if crate::org::validate_org_name(&organization).is_err() {
+    if crate::model::org::validate_org_name(&organization).is_err() {
         return Err(invalid_request("unknown organization"));
     }
     Ok(AuthorizeRequest {

@@ -11,7 +11,7 @@ use flate2::write::DeflateEncoder;
 use flate2::Compression;
 
 use super::metadata::{xml_escape, BINDING_POST, NAMEID_UNSPECIFIED};
-use crate::org::Org;
+use crate::model::org::Org;
 use crate::tokens::random_hex;
 
 /// How long an AuthnRequest ID stays answerable.

@@ -18,6 +18,13 @@ use xmlparser::{ElementEnd, Token, Tokenizer};
 use super::c14n::{MAX_ATTRIBUTES, MAX_DEPTH, MAX_NAMESPACES};
 use super::error::SamlError;
 
+/// SAML responses from Okta are a few KB; 64 KiB fits an Okta response with 20 profile
+/// attributes and 242 group memberships of 32 characters, both signatures (measured:
+/// `the_largest_okta_response_under_the_body_limit_validates`). Every byte past what real
+/// responses need is attacker budget: the body bounds the work done before a signature is known
+/// to be good (docs/operations.md, "Limits and scale"; the `saml_worst` benchmark).
+pub const ACS_BODY_LIMIT: usize = 64 * 1024;
+
 /// Elements in the whole document.
 pub const MAX_ELEMENTS: usize = 4096;
 /// Namespace declarations on an element and all its ancestors: an upper bound on the bindings in

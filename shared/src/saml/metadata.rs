@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use super::certificate::{self, CertificateInfo, Unusable};
-use crate::org::{IdpConfig, Org};
+use crate::model::org::{IdpConfig, Org};
 
 const MD_NS: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 const DS_NS: &str = "http://www.w3.org/2000/09/xmldsig#";

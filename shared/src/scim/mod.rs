@@ -8,7 +8,8 @@ pub mod list;
 pub mod patch;
 pub mod path;
 pub mod user;
-pub mod user_name;
+/// userNames are a rule of the model (stored keys depend on it); SCIM parses them with it.
+pub use crate::model::user_name;
 
 pub const SCHEMA_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const SCHEMA_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";

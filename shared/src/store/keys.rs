@@ -36,7 +36,7 @@ pub const USER_SK_PREFIX: &str = "USER#";
 /// Applied to stored strings too, so items written before a rule change keep findable keys only
 /// after `DynamoStore::rekey_folded_names` (docs/scim.md, "User names").
 pub fn fold(name: &str) -> String {
-    crate::scim::user_name::fold(name)
+    crate::model::user_name::fold(name)
 }
 pub fn user_name_claim_sk(user_name: &str) -> String {
     format!("UN#{}", fold(user_name))

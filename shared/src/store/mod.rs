@@ -1,6 +1,6 @@
 //! Storage, behind small traits by role. [`dynamo::DynamoStore`] implements all of them on one
-//! DynamoDB table (single-table design, docs/architecture.md); the conformance suite in
-//! `tests/integration/store_conformance.rs` is what every implementation must pass.
+//! DynamoDB table (single-table design, docs/architecture.md), [`memory::MemoryStore`] in memory
+//! (tests, no server); the conformance suite in [`conformance`] is what both must pass.
 //!
 //! Rules every implementation keeps:
 //! - every key is scoped by organization;
@@ -10,18 +10,24 @@
 //! - time-limited records carry `expires_at` (epoch seconds) and are treated as absent once
 //!   `expires_at <= now`, whether or not the database has deleted them yet.
 
+pub mod api_keys;
+#[cfg(any(test, feature = "test-support"))]
+pub mod conformance;
+pub mod directory;
 pub mod dynamo;
+pub mod events;
 pub(crate) mod keys;
+pub mod memory;
 pub mod oidc;
 pub mod sign_in;
 
 use std::future::Future;
 
-use serde::{Deserialize, Serialize};
+use crate::model::Org;
 
-use crate::org::Org;
-
+pub use crate::model::{Group, NewUser, Session, User};
 pub use dynamo::DynamoStore;
+pub use memory::MemoryStore;
 pub use oidc::{
     AppClient, AuthorizationRequest, Grant, IssuedCode, LogoutNotice, OidcStore,
     LOGOUT_LEASE_SECONDS,
@@ -53,48 +59,6 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
-
-/// A provisioned user. `attributes` holds the rest of the SCIM resource (name, emails, enterprise
-/// extension...) as given, minus anything we must not keep (passwords).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct User {
-    pub id: String,
-    pub user_name: String,
-    pub external_id: Option<String>,
-    pub active: bool,
-    pub attributes: serde_json::Value,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub version: u64,
-}
-
-/// What a caller supplies to create a user; the store assigns id, timestamps and version.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NewUser {
-    pub user_name: String,
-    pub external_id: Option<String>,
-    pub active: bool,
-    pub attributes: serde_json::Value,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Group {
-    pub id: String,
-    pub display_name: String,
-    pub external_id: Option<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub version: u64,
-}
-
-/// A signed-in browser or app session; keyed by the hash of its token.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Session {
-    pub token_hash: String,
-    pub user_id: String,
-    pub created_at: i64,
-    pub expires_at: i64,
-}
 
 /// One page of a listing, with an opaque cursor for the next page.
 #[derive(Clone, Debug, PartialEq)]
@@ -136,7 +100,7 @@ pub trait UserStore {
     fn find_user_by_user_name(
         &self,
         org: &str,
-        user_name: &crate::scim::user_name::UserName,
+        user_name: &crate::model::UserName,
     ) -> impl Future<Output = StoreResult<Option<User>>> + Send;
     /// Exact lookup by externalId (not unique: Okta owns it).
     fn find_users_by_external_id(
@@ -332,9 +296,9 @@ pub trait Store:
     + SessionStore
     + SignInStore
     + OidcStore
-    + crate::api::keys::ApiKeyStore
-    + crate::api::store::DirectoryStore
-    + crate::events::EventStore
+    + api_keys::ApiKeyStore
+    + directory::DirectoryStore
+    + events::EventStore
     + Send
     + Sync
 {
@@ -346,9 +310,9 @@ impl<
             + SessionStore
             + SignInStore
             + OidcStore
-            + crate::api::keys::ApiKeyStore
-            + crate::api::store::DirectoryStore
-            + crate::events::EventStore
+            + api_keys::ApiKeyStore
+            + directory::DirectoryStore
+            + events::EventStore
             + Send
             + Sync,
     > Store for T

@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::StoreResult;
 
+/// How long a redeemed code is remembered, so that a second use is recognised (and the tokens
+/// issued from it revoked, RFC 6749 §4.1.2) rather than answered as merely unknown.
+pub const CODE_MEMORY_SECONDS: i64 = 600;
+
 /// An app registered with `ssoctl app create` (OAuth 2.0 client, RFC 6749 §2).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AppClient {
@@ -110,7 +114,7 @@ pub trait OidcStore {
         now: i64,
     ) -> impl Future<Output = StoreResult<Option<AuthorizationRequest>>> + Send;
     /// The ACS: attaches `code` to the live request `id` that has none yet, keeping the record
-    /// [`crate::oidc::CODE_MEMORY_SECONDS`] for reuse detection. `None` if there is no such request.
+    /// [`CODE_MEMORY_SECONDS`] for reuse detection. `None` if there is no such request.
     fn issue_code(
         &self,
         org: &str,

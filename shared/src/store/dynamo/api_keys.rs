@@ -11,7 +11,8 @@
 use std::collections::HashMap;
 
 use super::*;
-use crate::api::keys::{ApiKey, ApiKeyName, ApiKeyStore};
+use crate::model::api_key::{ApiKey, ApiKeyName};
+use crate::store::api_keys::ApiKeyStore;
 
 fn key_pk(hash: &str) -> String {
     format!("APIKEY#{hash}")

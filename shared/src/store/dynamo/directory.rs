@@ -16,8 +16,8 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use super::groups::group_from;
 use super::users::user_from;
 use super::*;
-use crate::api::store::{DirectoryStore, KeyPage, UserFilter};
-use crate::org::validate_org_name;
+use crate::model::org::validate_org_name;
+use crate::store::directory::{DirectoryStore, KeyPage, UserFilter};
 
 pub(super) fn deleted_pk(org: &str) -> String {
     format!("ORGDELETED#{org}")
@@ -87,7 +87,7 @@ fn user_matches(u: &User, f: &UserFilter) -> bool {
         return false;
     }
     if let Some(email) = &f.email {
-        let primary = crate::api::shape::primary_email(u);
+        let primary = crate::model::shape::primary_email(u);
         let same = |v: &str| v.eq_ignore_ascii_case(email);
         if !(same(&u.user_name) || primary.as_deref().is_some_and(same)) {
             return false;
@@ -234,8 +234,8 @@ impl DirectoryStore for DynamoStore {
             )?,
             self.put(mark, None, &[])?,
         ];
-        let event = crate::events::NewEvent::new(
-            crate::events::EventType::OrgDeleted,
+        let event = crate::model::event::NewEvent::new(
+            crate::model::event::EventType::OrgDeleted,
             serde_json::json!({ "org": org }),
         );
         match self

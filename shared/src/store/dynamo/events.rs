@@ -19,7 +19,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::*;
-use crate::events::{Event, EventPage, EventStore, NewEvent, EVENT_TTL_SECS, SETTLE_MS};
+use crate::model::event::{Event, EventPage, NewEvent, EVENT_TTL_SECS, SETTLE_MS};
+use crate::store::events::EventStore;
 
 pub(super) fn events_pk(org: &str) -> String {
     format!("ORG#{org}#EVENTS")

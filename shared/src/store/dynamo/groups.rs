@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::*;
-use crate::events::{EventType, NewEvent};
+use crate::model::event::{EventType, NewEvent};
 use crate::store::keys::*;
 use crate::store::*;
 
@@ -112,7 +112,7 @@ impl GroupStore for DynamoStore {
         let (first, rest) = members.split_at(members.len().min(FIRST_MEMBERS));
         let mut events = vec![NewEvent::new(
             EventType::GroupCreated,
-            crate::api::shape::group_json(&group),
+            crate::model::shape::group_json(&group),
         )];
         let names = self.user_names(org, first).await?;
         for uid in first {
@@ -289,7 +289,7 @@ impl GroupStore for DynamoStore {
         )?];
         let event = NewEvent::new(
             EventType::GroupUpdated,
-            crate::api::shape::group_json(&next),
+            crate::model::shape::group_json(&next),
         );
         match self
             .transact_with_events(org, items, vec![event], now)

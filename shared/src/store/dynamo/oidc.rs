@@ -6,8 +6,8 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem, Update};
 
 use super::*;
-use crate::oidc::CODE_MEMORY_SECONDS;
 use crate::store::keys::*;
+use crate::store::oidc::CODE_MEMORY_SECONDS;
 use crate::store::*;
 
 /// Back-channel notices are delivered within seconds; one that is still queued a day later is

@@ -1,7 +1,7 @@
 //! Organizations.
 
 use super::*;
-use crate::events::{EventType, NewEvent};
+use crate::model::event::{EventType, NewEvent};
 use crate::store::keys::*;
 use crate::store::*;
 

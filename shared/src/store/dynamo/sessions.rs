@@ -76,8 +76,8 @@ impl DynamoStore {
             .map(|pk| self.delete(pk, SESSION_SK.to_string(), None, &[]))
             .collect::<StoreResult<Vec<_>>>()?;
         // Sign-out ends the sign-in: one `session.ended` (docs/api.md, "Events").
-        let event = crate::events::NewEvent::new(
-            crate::events::EventType::SessionEnded,
+        let event = crate::model::event::NewEvent::new(
+            crate::model::event::EventType::SessionEnded,
             serde_json::json!({ "user_id": user_id }),
         );
         match self

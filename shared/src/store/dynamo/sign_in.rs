@@ -7,8 +7,8 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
 use super::sessions::linked_session_item;
 use super::users::{claim_item, user_item};
 use super::*;
-use crate::api::shape::user_json;
-use crate::events::{EventType, NewEvent};
+use crate::model::event::{EventType, NewEvent};
+use crate::model::shape::user_json;
 use crate::store::keys::*;
 use crate::store::*;
 
@@ -147,7 +147,7 @@ impl SignInStore for DynamoStore {
             EventType::SessionStarted,
             serde_json::json!({
                 "user_id": user_id,
-                "expires_at": crate::api::shape::rfc3339(si.session.expires_at),
+                "expires_at": crate::model::shape::rfc3339(si.session.expires_at),
             }),
         ));
         match self.transact_with_events(org, items, events, now).await {

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::*;
-use crate::api::shape::user_json;
-use crate::events::{EventType, NewEvent};
-use crate::scim::user_name::UserName;
+use crate::model::event::{EventType, NewEvent};
+use crate::model::shape::user_json;
+use crate::model::user_name::UserName;
 use crate::store::keys::*;
 use crate::store::*;
 

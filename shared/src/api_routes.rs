@@ -37,11 +37,18 @@ pub const API_TEMPLATES: &[&str] = &[
     "/api/v1/{proxy+}",
 ];
 
+/// As `routes::percent_decode` (kept here so `routes` and this module do not use each other).
+fn percent_decode(s: &str) -> Option<String> {
+    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+}
+
 impl ApiRoute {
     pub fn parse(path: &str) -> Option<ApiRoute> {
         let rest = path.strip_prefix("/api/v1/")?;
         let segs: Vec<&str> = rest.split('/').collect();
-        let dec = |s: &str| crate::routes::percent_decode(s).filter(|v| !v.is_empty());
+        let dec = |s: &str| percent_decode(s).filter(|v| !v.is_empty());
         Some(match segs.as_slice() {
             ["openapi.json"] => ApiRoute::OpenApi,
             ["orgs"] => ApiRoute::Orgs,

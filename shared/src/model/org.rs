@@ -1,5 +1,7 @@
 //! An organization: one of the SaaS product's enterprise customers, with its own Okta.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// How users come to exist in this organization (see the reference: "User provisioning options").
@@ -93,12 +95,27 @@ pub struct Org {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_hours: Option<u8>,
     /// SAML attribute name (as Okta sends it) → profile field (see `saml::attributes`).
-    #[serde(default = "crate::saml::attributes::default_mapping")]
+    #[serde(default = "default_attribute_mapping")]
     pub attribute_mapping: std::collections::BTreeMap<String, String>,
     pub created_at: i64,
     pub updated_at: i64,
     /// Optimistic-concurrency version: every update is conditional on it.
     pub version: u64,
+}
+
+/// Okta's default attribute statements for a SAML app (and its profile names), as the SAML
+/// attribute name → profile field mapping `saml::attributes` applies.
+pub fn default_attribute_mapping() -> BTreeMap<String, String> {
+    [
+        ("firstName", "givenName"),
+        ("lastName", "familyName"),
+        ("email", "email"),
+        ("title", "title"),
+        ("department", "department"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
 }
 
 /// The reference's session length ("sessions last 24 hours"), and the longest an org may set.
@@ -127,7 +144,7 @@ impl Org {
             reactivation: Reactivation::default(),
             clock_skew_seconds: default_clock_skew(),
             session_hours: None,
-            attribute_mapping: crate::saml::attributes::default_mapping(),
+            attribute_mapping: default_attribute_mapping(),
             created_at: now,
             updated_at: now,
             version: 0,
