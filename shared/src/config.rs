@@ -19,6 +19,9 @@ pub struct Config {
     /// Write CloudWatch EMF metric lines to stdout: on by default inside Lambda
     /// (`AWS_LAMBDA_FUNCTION_NAME` is set), off elsewhere; `EMIT_METRICS=true|false` overrides.
     pub emit_metrics: bool,
+    /// SCIM requests each organization may make per second (`SCIM_REQUESTS_PER_SECOND`, default
+    /// [`crate::scim::rate_limit::DEFAULT_PER_SECOND`]; 0 turns the limit off). docs/scim.md.
+    pub scim_requests_per_second: u32,
     /// The AWS KMS key (ECC_NIST_P256, SIGN_VERIFY) that signs OIDC tokens (`OIDC_KMS_KEY_ID`),
     /// and the one it replaced, still published in the JWKS during a rotation
     /// (`OIDC_PREVIOUS_KMS_KEY_ID`). Key ids or ARNs; not secret.
@@ -66,6 +69,15 @@ impl Config {
             })?),
             None => Duration::from_secs(30),
         };
+        let scim_requests_per_second = match get("SCIM_REQUESTS_PER_SECOND") {
+            Some(v) if !v.trim().is_empty() => {
+                v.trim().parse().map_err(|_| ConfigError::Invalid {
+                    name: "SCIM_REQUESTS_PER_SECOND",
+                    reason: format!("{v:?} is not a whole number of requests"),
+                })?
+            }
+            _ => crate::scim::rate_limit::DEFAULT_PER_SECOND,
+        };
         let emit_metrics = match get("EMIT_METRICS").as_deref() {
             Some("true" | "1") => true,
             Some("false" | "0") => false,
@@ -95,6 +107,7 @@ impl Config {
                 .map(Duration::from_millis)
                 .unwrap_or(Duration::from_secs(8)),
             emit_metrics,
+            scim_requests_per_second,
             oidc_kms_key_id: non_empty("OIDC_KMS_KEY_ID"),
             oidc_previous_kms_key_id: non_empty("OIDC_PREVIOUS_KMS_KEY_ID"),
             default_app_url,

@@ -38,6 +38,10 @@ pub enum AppError {
     PreconditionFailed(String),
     #[error("not implemented yet: {0}")]
     NotImplemented(&'static str),
+    /// The organization's SCIM traffic is over its rate limit (`scim/rate_limit.rs`); the
+    /// client may retry after this many seconds.
+    #[error("too many SCIM requests for this organization; retry after {0} seconds")]
+    RateLimited(u32),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// AWS KMS could not sign or give out a public key (OIDC tokens, JWKS).
@@ -92,6 +96,7 @@ impl AppError {
             AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::Saml(e) => e.status(),
             AppError::Kms(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Store(e) => match e {
                 StoreError::AlreadyExists(_) | StoreError::Uniqueness { .. } => {
                     StatusCode::CONFLICT
@@ -122,6 +127,7 @@ impl AppError {
             AppError::PreconditionFailed(_) => "precondition_failed",
             AppError::Saml(e) => e.code(),
             AppError::Kms(_) => "kms_failed",
+            AppError::RateLimited(_) => "rate_limited",
             AppError::Store(e) => match e {
                 StoreError::AlreadyExists(_) => "already_exists",
                 StoreError::Uniqueness { .. } => "uniqueness",
@@ -151,6 +157,7 @@ impl AppError {
     pub fn retry_after(&self) -> Option<u32> {
         match self {
             AppError::Store(StoreError::Throttled) => Some(1),
+            AppError::RateLimited(seconds) => Some(*seconds),
             AppError::Store(StoreError::Unavailable(_)) => Some(RETRY_AFTER_UNAVAILABLE),
             _ => None,
         }

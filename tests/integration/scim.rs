@@ -719,10 +719,15 @@ async fn groups_are_created_read_filtered_patched_replaced_and_deleted_as_okta_d
         json!({"schemas": [GROUP], "id": gid, "displayName": "Eng", "members": [{"value": u1}]});
     let r = s.call("PUT", &gp, Some(put)).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(
-        s.call("GET", &gp, None).await.body["members"],
-        json!([{ "value": u1 }])
-    );
+    let ms = s.call("GET", &gp, None).await.body["members"].clone();
+    assert_eq!(ms.as_array().map(Vec::len), Some(1), "{ms}");
+    assert_eq!(ms[0]["value"], u1.as_str());
+    // RFC 7643 §4.2: each member carries its reference and type.
+    assert_eq!(ms[0]["type"], "User");
+    assert!(ms[0]["$ref"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/Users/{u1}")));
     let rep = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "members", "value": [{"value": u3}]}]});
     assert_eq!(s.call("PATCH", &gp, Some(rep)).await.status, 204);
     assert_eq!(

@@ -195,10 +195,9 @@ async fn a_group_with_1001_members_is_400_too_many_and_nothing_is_written() {
     let r = s.call("PATCH", &path, Some(add)).await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.body["scimType"], "tooMany");
-    assert_eq!(
-        s.call("GET", &path, None).await.body["members"],
-        json!([{"value": uid}])
-    );
+    let ms = s.call("GET", &path, None).await.body["members"].clone();
+    assert_eq!(ms.as_array().map(Vec::len), Some(1), "{ms}");
+    assert_eq!(ms[0]["value"], uid);
 
     // Unknown members are named, but only a few: the 400 does not echo the request.
     let add = json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": members(300, "nobody-")}]});

@@ -53,6 +53,8 @@ pub fn config() -> Config {
         "TABLE_NAME" => Some(table_name()),
         // infra/lib.sh relaxes it for moto on a busy machine.
         "REQUEST_DEADLINE_MS" => std::env::var(k).ok(),
+        // Per-org SCIM rate limit: the default unless a run sets it (scim_rate_limit.rs does).
+        "SCIM_REQUESTS_PER_SECOND" => std::env::var(k).ok(),
         _ => None,
     })
     .unwrap()

@@ -9,6 +9,7 @@ pub mod saml;
 mod scim;
 mod scim_common;
 mod scim_groups;
+mod scim_search;
 mod scim_users;
 mod session;
 

@@ -5,6 +5,7 @@
 use http::{Method, StatusCode};
 use lambda_http::Request;
 
+use super::scim_search::{self, project, projection_of, Target, SEARCH};
 use super::{scim_groups, scim_users, Handled};
 use super::{Ctx, Services};
 use crate::error::AppError;
@@ -24,6 +25,21 @@ fn authenticate(ctx: &Ctx, req: &Request) -> Result<(), AppError> {
     }
 }
 
+/// The org's per-second SCIM budget (`scim/rate_limit.rs`); 429 with Retry-After when spent.
+async fn rate_limit<S: Store>(app: &Services<S>, ctx: &Ctx) -> Result<(), AppError> {
+    let limit = app.config.scim_requests_per_second;
+    if limit == 0
+        || app
+            .store
+            .take_scim_request(&ctx.org.org, ctx.now, limit)
+            .await?
+    {
+        return Ok(());
+    }
+    // The window is one second: the next one starts within a second.
+    Err(AppError::RateLimited(1))
+}
+
 pub(super) async fn dispatch<S: Store>(
     app: &Services<S>,
     ctx: &Ctx,
@@ -31,6 +47,9 @@ pub(super) async fn dispatch<S: Store>(
     method: Method,
 ) -> Handled {
     authenticate(ctx, req)?;
+    // After authentication (an unauthenticated caller cannot spend an org's budget), before any
+    // other read or write: a refused request changes nothing.
+    rate_limit(app, ctx).await?;
     let base = ctx.org.scim_base_url();
     let read_only = |m: &Method| {
         if *m == Method::GET {
@@ -59,8 +78,32 @@ pub(super) async fn dispatch<S: Store>(
             read_only(&method)?;
             one_or_all(discovery::schemas(&base), id.as_deref(), "schema")
         }
-        Route::ScimUsers(id) => scim_users::handle(app, ctx, req, method, id.as_deref()).await,
-        Route::ScimGroups(id) => scim_groups::handle(app, ctx, req, method, id.as_deref()).await,
+        // `.search` (RFC 7644 §3.4.3) is not an id: no resource id is ever ".search".
+        Route::ScimUsers(Some(s)) if s == SEARCH => {
+            scim_search::search(app, ctx, req, method, Target::Users).await
+        }
+        Route::ScimGroups(Some(s)) if s == SEARCH => {
+            scim_search::search(app, ctx, req, method, Target::Groups).await
+        }
+        Route::ScimUnknown if req.uri().path().ends_with(&format!("/scim/v2/{SEARCH}")) => {
+            scim_search::search(app, ctx, req, method, Target::All).await
+        }
+        // The projection is read before the handler runs: a bad `attributes` on a POST is a 400
+        // before anything is written, never after.
+        Route::ScimUsers(id) => {
+            let projection = projection_of(req)?;
+            project(
+                &projection,
+                scim_users::handle(app, ctx, req, method, id.as_deref()).await,
+            )
+        }
+        Route::ScimGroups(id) => {
+            let projection = projection_of(req)?;
+            project(
+                &projection,
+                scim_groups::handle(app, ctx, req, method, id.as_deref()).await,
+            )
+        }
         _ => Err(AppError::NotFound("no such SCIM endpoint".into())),
     }
 }

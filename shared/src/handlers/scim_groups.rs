@@ -90,7 +90,7 @@ async fn check_members<S: Store>(
     // Name a few: enough to act on, without echoing a whole request back.
     const NAMED: usize = 10;
     let mut detail = format!(
-        "members are not users of this organization: {}",
+        "members are not users of this organization (nested groups are not supported): {}",
         missing[..missing.len().min(NAMED)].join(", ")
     );
     if missing.len() > NAMED {
@@ -240,7 +240,7 @@ async fn save_group<S: Store>(
     req: &Request,
     mut g: Group,
     display_name: Option<String>,
-    external_id: Option<String>,
+    external_id: Option<Option<String>>,
 ) -> Result<Group, AppError> {
     for attempt in 1..=ATTEMPTS {
         let mut next = g.clone();
@@ -248,7 +248,7 @@ async fn save_group<S: Store>(
             next.display_name = n.clone();
         }
         if let Some(e) = &external_id {
-            next.external_id = Some(e.clone());
+            next.external_id = e.clone();
         }
         if next == g {
             return Ok(g);
@@ -309,7 +309,7 @@ async fn replace<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request, id: &str
         req,
         g,
         Some(input.display_name),
-        input.external_id,
+        input.external_id.map(Some),
     )
     .await?;
     let (add, remove) = diff(app, ctx, id, &input.members).await?;

@@ -273,7 +273,7 @@ async fn patch_user<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request, id: &
         for op in &ops {
             patch::apply(&mut r, op, &user::check_path)?;
         }
-        Ok(user::from_scim_over(&r, &stored.user_name)?)
+        Ok(user::from_patched(&r, &stored.user_name)?)
     })
     .await
 }

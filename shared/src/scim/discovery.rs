@@ -44,10 +44,13 @@ pub fn resource_types(base: &str) -> Vec<Value> {
     ]
 }
 
+/// One attribute definition (RFC 7643 §7). Defaults: single-valued, optional, readWrite,
+/// returned by default, not unique, caseExact false (the RFC's defaults, §2.2).
 fn attr(name: &str, kind: &str, multi: bool, required: bool, extra: Value) -> Value {
     let mut a = json!({
         "name": name, "type": kind, "multiValued": multi, "required": required,
-        "caseExact": false, "mutability": "readWrite", "returned": "default", "uniqueness": "none"
+        "caseExact": false, "mutability": "readWrite", "returned": "default", "uniqueness": "none",
+        "description": name,
     });
     if let (Some(a), Some(extra)) = (a.as_object_mut(), extra.as_object()) {
         for (k, v) in extra {
@@ -61,82 +64,169 @@ fn sub(name: &str) -> Value {
     attr(name, "string", false, false, json!({}))
 }
 
-pub fn schemas(base: &str) -> Vec<Value> {
-    let schema = |id: &str, name: &str, attributes: Vec<Value>| {
-        json!({
-            "schemas": [SCHEMA_SCHEMA], "id": id, "name": name, "attributes": attributes,
-            "meta": { "resourceType": "Schema", "location": format!("{base}/Schemas/{id}") }
-        })
-    };
-    let multi = |name: &str| {
+fn with(mut a: Value, extra: Value) -> Value {
+    if let (Some(a), Some(extra)) = (a.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            a.insert(k.clone(), v.clone());
+        }
+    }
+    a
+}
+
+/// A multi-valued complex attribute with RFC 7643 §2.4's sub-attributes (`value`, `display`,
+/// `type`, `primary`), plus `extra` ones.
+fn multi(name: &str, types: &[&str], extra: Vec<Value>) -> Value {
+    let mut subs = vec![
+        sub("value"),
+        sub("display"),
+        with(sub("type"), json!({ "canonicalValues": types })),
+        attr("primary", "boolean", false, false, json!({})),
+    ];
+    subs.extend(extra);
+    attr(
+        name,
+        "complex",
+        true,
+        false,
+        json!({ "subAttributes": subs }),
+    )
+}
+
+/// The User schema: every core attribute we store (`user.rs`'s CORE and TOP), RFC 7643 §4.1 and
+/// §8.7.1.
+fn user_attributes() -> Vec<Value> {
+    let read_only = json!({ "mutability": "readOnly" });
+    vec![
         attr(
-            name,
+            "userName",
+            "string",
+            false,
+            true,
+            json!({ "uniqueness": "server" }),
+        ),
+        attr(
+            "name",
+            "complex",
+            false,
+            false,
+            json!({ "subAttributes": [sub("formatted"), sub("familyName"), sub("givenName"), sub("middleName"), sub("honorificPrefix"), sub("honorificSuffix")] }),
+        ),
+        sub("displayName"),
+        sub("nickName"),
+        attr(
+            "profileUrl",
+            "reference",
+            false,
+            false,
+            json!({ "referenceTypes": ["external"] }),
+        ),
+        sub("title"),
+        sub("userType"),
+        sub("preferredLanguage"),
+        sub("locale"),
+        sub("timezone"),
+        attr("active", "boolean", false, false, json!({})),
+        attr(
+            "password",
+            "string",
+            false,
+            false,
+            json!({ "mutability": "writeOnly", "returned": "never" }),
+        ),
+        multi("emails", &["work", "home", "other"], vec![]),
+        multi(
+            "phoneNumbers",
+            &["work", "home", "mobile", "fax", "pager", "other"],
+            vec![],
+        ),
+        multi(
+            "ims",
+            &["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"],
+            vec![],
+        ),
+        multi("photos", &["photo", "thumbnail"], vec![]),
+        multi(
+            "addresses",
+            &["work", "home", "other"],
+            vec![
+                sub("formatted"),
+                sub("streetAddress"),
+                sub("locality"),
+                sub("region"),
+                sub("postalCode"),
+                sub("country"),
+            ],
+        ),
+        multi("entitlements", &[], vec![]),
+        multi("roles", &[], vec![]),
+        multi("x509Certificates", &[], vec![]),
+        attr(
+            "groups",
             "complex",
             true,
             false,
-            json!({ "subAttributes": [sub("value"), sub("display"), sub("type"), attr("primary", "boolean", false, false, json!({}))] }),
-        )
-    };
+            json!({ "mutability": "readOnly", "subAttributes": [
+                with(sub("value"), read_only.clone()),
+                with(attr("$ref", "reference", false, false, json!({ "referenceTypes": ["Group"] })), read_only.clone()),
+                with(sub("display"), read_only.clone()),
+                with(sub("type"), json!({ "mutability": "readOnly", "canonicalValues": ["direct"] })),
+            ] }),
+        ),
+    ]
+}
+
+/// Attributes of every resource (RFC 7643 §3.1), listed in each resource schema so that a client
+/// checking a response against /Schemas finds them: `id` is always returned, all are readOnly
+/// except `externalId`.
+fn common_attributes() -> Vec<Value> {
     vec![
-        schema(
-            SCHEMA_USER,
-            "User",
-            vec![
-                attr(
-                    "userName",
-                    "string",
-                    false,
-                    true,
-                    json!({ "uniqueness": "server" }),
-                ),
-                attr(
-                    "name",
-                    "complex",
-                    false,
-                    false,
-                    json!({ "subAttributes": [sub("formatted"), sub("familyName"), sub("givenName"), sub("middleName"), sub("honorificPrefix"), sub("honorificSuffix")] }),
-                ),
-                sub("displayName"),
-                sub("nickName"),
-                sub("profileUrl"),
-                sub("title"),
-                sub("userType"),
-                sub("preferredLanguage"),
-                sub("locale"),
-                sub("timezone"),
-                attr("active", "boolean", false, false, json!({})),
-                attr(
-                    "password",
-                    "string",
-                    false,
-                    false,
-                    json!({ "mutability": "writeOnly", "returned": "never" }),
-                ),
-                multi("emails"),
-                multi("phoneNumbers"),
-                attr(
-                    "groups",
-                    "complex",
-                    true,
-                    false,
-                    json!({ "mutability": "readOnly", "subAttributes": [sub("value"), sub("display")] }),
-                ),
-            ],
+        attr(
+            "id",
+            "string",
+            false,
+            false,
+            json!({ "mutability": "readOnly", "returned": "always", "uniqueness": "server", "caseExact": true }),
         ),
-        schema(
-            SCHEMA_GROUP,
-            "Group",
-            vec![
-                attr("displayName", "string", false, true, json!({})),
-                attr(
-                    "members",
-                    "complex",
-                    true,
-                    false,
-                    json!({ "subAttributes": [sub("value"), sub("display")] }),
-                ),
-            ],
+        attr(
+            "externalId",
+            "string",
+            false,
+            false,
+            json!({ "caseExact": true }),
         ),
+    ]
+}
+
+pub fn schemas(base: &str) -> Vec<Value> {
+    let schema = |id: &str, name: &str, attributes: Vec<Value>| {
+        json!({
+            "schemas": [SCHEMA_SCHEMA], "id": id, "name": name, "description": name, "attributes": attributes,
+            "meta": { "resourceType": "Schema", "location": format!("{base}/Schemas/{id}") }
+        })
+    };
+    let mut user = common_attributes();
+    user.extend(user_attributes());
+    let mut group = common_attributes();
+    group.extend([
+        attr("displayName", "string", false, true, json!({})),
+        // RFC 7643 §4.2 / §8.7.1: members are Users only here; a member of type Group is refused
+        // with 400 (nested groups are not supported, docs/scim.md).
+        attr(
+            "members",
+            "complex",
+            true,
+            false,
+            json!({ "subAttributes": [
+                with(sub("value"), json!({ "mutability": "immutable", "caseExact": true })),
+                attr("$ref", "reference", false, false, json!({ "mutability": "immutable", "referenceTypes": ["User"] })),
+                with(sub("display"), json!({ "mutability": "readOnly" })),
+                with(sub("type"), json!({ "mutability": "immutable", "canonicalValues": ["User"] })),
+            ] }),
+        ),
+    ]);
+    vec![
+        schema(SCHEMA_USER, "User", user),
+        schema(SCHEMA_GROUP, "Group", group),
         schema(
             SCHEMA_ENTERPRISE_USER,
             "EnterpriseUser",
@@ -151,10 +241,16 @@ pub fn schemas(base: &str) -> Vec<Value> {
                     "complex",
                     false,
                     false,
-                    json!({ "subAttributes": [sub("value"), sub("displayName")] }),
+                    json!({ "subAttributes": [
+                        sub("value"),
+                        attr("$ref", "reference", false, false, json!({ "referenceTypes": ["User"] })),
+                        with(sub("displayName"), json!({ "mutability": "readOnly" })),
+                    ] }),
                 ),
             ],
         ),
+        // Attributes an Okta admin maps are strings of any name (docs/okta-setup.md): the schema
+        // lists none, and every one is kept.
         schema(SCHEMA_CUSTOM_USER, "CustomUser", vec![]),
     ]
 }

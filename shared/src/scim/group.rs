@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::filter::{CompValue, CompareOp, Filter};
 use super::patch::{Op, PatchOp};
 use super::*;
-use crate::store::Group;
+use crate::model::Group;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct GroupInput {
@@ -31,6 +31,17 @@ fn member_ids(v: &Value) -> ScimResult<Vec<String>> {
     }
     let mut ids = Vec::with_capacity(list.len());
     for m in list {
+        // RFC 7643 §4.2 allows Groups as members; we do not nest (a group's members are its
+        // users, for sign-in claims and SCIM alike), and say so rather than mislabel the id.
+        if super::filter::get_ci(m, "type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.eq_ignore_ascii_case("Group"))
+        {
+            return Err(ScimError::new(
+                "invalidValue",
+                "nested groups are not supported: every member must be a User (docs/scim.md)",
+            ));
+        }
         match super::filter::get_ci(m, "value").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => {
                 check_len("a member value", id, MAX_ID_BYTES)?;
@@ -89,6 +100,9 @@ pub fn from_scim(body: &Value) -> ScimResult<GroupInput> {
     })
 }
 
+/// Largest group whose members are rendered with `$ref` and `type`.
+pub const MAX_MEMBERS_WITH_REF: usize = 20_000;
+
 /// `members`: `None` when excluded (`excludedAttributes=members`). Each member is `{"value": id}`
 /// only: a 50,000-member group is then ≈ 2.4 MB of JSON, within Lambda's 6 MB response limit
 /// (with `$ref` and `type` it would not be).
@@ -109,7 +123,15 @@ pub fn to_scim(g: &Group, members: Option<&[String]>, base: &str) -> Value {
         v["externalId"] = json!(e);
     }
     if let Some(ms) = members {
-        v["members"] = ms.iter().map(|id| json!({ "value": id })).collect();
+        // `$ref` and `type` (RFC 7643 §4.2) while the response stays well under Lambda's 6 MB:
+        // a larger group lists `value` only (≈ 48 bytes a member instead of ≈ 190).
+        v["members"] = if ms.len() <= MAX_MEMBERS_WITH_REF {
+            ms.iter()
+                .map(|id| json!({ "value": id, "$ref": format!("{base}/Users/{id}"), "type": "User" }))
+                .collect()
+        } else {
+            ms.iter().map(|id| json!({ "value": id })).collect()
+        };
     }
     v
 }
@@ -120,7 +142,8 @@ pub fn to_scim(g: &Group, members: Option<&[String]>, base: &str) -> Value {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GroupPatch {
     pub display_name: Option<String>,
-    pub external_id: Option<String>,
+    /// `Some(None)`: remove the externalId.
+    pub external_id: Option<Option<String>>,
     pub replace_members: Option<BTreeSet<String>>,
     pub add: BTreeSet<String>,
     pub remove: BTreeSet<String>,
@@ -238,12 +261,13 @@ pub fn plan_patch(ops: &[PatchOp], group_id: &str) -> ScimResult<GroupPatch> {
                     &v,
                     MAX_DISPLAY_NAME_BYTES,
                 )?,
-                ("externalid", Op::Add | Op::Replace) => set_string(
-                    &mut plan.external_id,
-                    "externalId",
-                    &v,
-                    MAX_EXTERNAL_ID_BYTES,
-                )?,
+                ("externalid", Op::Add | Op::Replace) => {
+                    let mut e = None;
+                    set_string(&mut e, "externalId", &v, MAX_EXTERNAL_ID_BYTES)?;
+                    plan.external_id = Some(e);
+                }
+                // externalId is optional (RFC 7643 §3.1): removing it unassigns it.
+                ("externalid", Op::Remove) if filter.is_none() => plan.external_id = Some(None),
                 ("members", Op::Add) if filter.is_none() => plan.add(member_ids(&v)?)?,
                 ("members", Op::Replace) if filter.is_none() => {
                     plan.replace_members = Some(BTreeSet::new());
@@ -302,6 +326,22 @@ mod tests {
     fn plan(list: Value) -> ScimResult<GroupPatch> {
         let ops = patch::parse(&json!({"schemas": [SCHEMA_PATCH_OP], "Operations": list}))?;
         plan_patch(&ops, "g1")
+    }
+
+    #[test]
+    fn a_member_of_type_group_is_refused_as_nested_groups_are_not_supported() {
+        let body = json!({"displayName": "Eng", "members": [{"value": "g2", "type": "Group"}]});
+        let e = from_scim(&body).unwrap_err();
+        assert_eq!(e.scim_type, "invalidValue");
+        assert!(e.detail.contains("nested groups"), "{}", e.detail);
+        let e =
+            plan(json!([{"op":"add","path":"members","value":[{"value":"g2","type":"group"}]}]))
+                .unwrap_err();
+        assert!(e.detail.contains("nested groups"), "{}", e.detail);
+        assert!(from_scim(
+            &json!({"displayName": "Eng", "members": [{"value": "u1", "type": "User"}]})
+        )
+        .is_ok());
     }
 
     #[test]

@@ -153,17 +153,15 @@ pub fn params(query: &[(String, String)]) -> ScimResult<ListParams> {
                 })?;
                 p.count = n.clamp(0, MAX_RESULTS as i64) as usize;
             }
-            "excludedAttributes" => {
-                p.exclude_members = v
-                    .split(',')
-                    .any(|a| a.trim().eq_ignore_ascii_case("members"))
-            }
             "sortBy" | "sortOrder" => {
                 return Err(ScimError::new("invalidValue", "sorting is not supported"))
             }
             _ => {}
         }
     }
+    // `attributes` / `excludedAttributes` are applied to the response (`attributes_param.rs`);
+    // here they only tell whether members need reading at all.
+    p.exclude_members = !super::attributes_param::Projection::from_query(query)?.wants("members");
     Ok(p)
 }
 

@@ -1,12 +1,14 @@
 //! SCIM 2.0 (RFC 7643 resources, RFC 7644 protocol): discovery, filter and PATCH-path grammars,
 //! resource mapping, PATCH application and list planning. docs/scim.md describes the behaviour.
 
+pub mod attributes_param;
 pub mod discovery;
 pub mod filter;
 pub mod group;
 pub mod list;
 pub mod patch;
 pub mod path;
+pub mod rate_limit;
 pub mod user;
 /// userNames are a rule of the model (stored keys depend on it); SCIM parses them with it.
 pub use crate::model::user_name;

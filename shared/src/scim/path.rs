@@ -15,6 +15,23 @@ pub struct PatchPath {
 
 /// Parses a PATCH path; the error is the detail of a 400 `invalidPath`.
 pub fn parse(input: &str) -> Result<PatchPath, String> {
+    // A bare extension URN names the whole extension object (RFC 7644 §3.5.2: the value of an
+    // add/replace is then an object of that schema's attributes; a remove drops them all). It
+    // is the attribute `urn` of the resource's top level, which is how the resource holds it.
+    if let Some(urn) = super::user::EXTENSIONS
+        .iter()
+        .find(|u| u.eq_ignore_ascii_case(input.trim()))
+    {
+        return Ok(PatchPath {
+            attr: AttrPath {
+                urn: None,
+                name: urn.to_string(),
+                sub: None,
+            },
+            filter: None,
+            sub: None,
+        });
+    }
     let mut p = Parser::new(super::filter::lex(input)?);
     let attr = match p.next() {
         Some(Tok::Word(w)) => parse_attr_path(&w)?,
@@ -96,6 +113,13 @@ mod tests {
             (p.attr.name.as_str(), p.attr.sub.as_deref()),
             ("manager", Some("value"))
         );
+    }
+
+    #[test]
+    fn a_bare_extension_urn_names_the_whole_extension() {
+        let p = parse(&SCHEMA_ENTERPRISE_USER.to_ascii_lowercase()).unwrap();
+        assert_eq!(p.attr.name, SCHEMA_ENTERPRISE_USER);
+        assert_eq!((p.attr.urn, p.attr.sub, p.filter), (None, None, None));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use super::filter::AttrPath;
 use super::user_name::UserName;
 use super::*;
-use crate::store::User;
+use crate::model::User;
 
 /// Core attributes we keep, with their kind: `s` string, `c` complex, `m` multi-valued complex.
 const CORE: &[(&str, char)] = &[
@@ -64,6 +64,8 @@ pub fn check_path(path: &AttrPath) -> ScimResult<()> {
         // Custom attributes are whatever the Okta admin maps.
         Some(SCHEMA_CUSTOM_USER) => Some(()),
         Some(u) if u != SCHEMA_USER => None,
+        // The whole extension object (a bare extension URN as the path).
+        None if canonical(EXTENSIONS, name).is_some() => Some(()),
         _ if canonical(READ_ONLY, name).is_some() => {
             return Err(ScimError::new("mutability", format!("{name} is read-only")))
         }
@@ -99,6 +101,27 @@ pub fn from_scim(body: &Value) -> ScimResult<UserInput> {
 /// such a user; a changed userName must follow the rules.
 pub fn from_scim_over(body: &Value, stored_user_name: &str) -> ScimResult<UserInput> {
     read(body, Some(stored_user_name))
+}
+
+/// Where a user whose `active` was removed by PATCH keeps that fact. RFC 7644 §3.5.2.2: a removed
+/// single-valued attribute is unassigned. The store keeps `active` as a boolean, so the user is
+/// stored inactive (an unassigned administrative status grants no access: sessions are ended and
+/// sign-in refused, RFC 7643 §4.1.1 leaves its meaning to us) and this key, which no SCIM
+/// attribute can have (`#` is not an ATTRNAME character, RFC 7644 §3.10), leaves `active` out of
+/// the resource until a client assigns it again.
+const ACTIVE_UNASSIGNED: &str = "#activeUnassigned";
+
+/// Like [`from_scim_over`], for the resource a PATCH produced: an `active` the operations removed
+/// is unassigned (see [`ACTIVE_UNASSIGNED`]), not defaulted to true as on a create.
+pub fn from_patched(resource: &Value, stored_user_name: &str) -> ScimResult<UserInput> {
+    let mut input = read(resource, Some(stored_user_name))?;
+    if super::filter::get_ci(resource, "active").is_none() {
+        input.active = false;
+        if let Some(m) = input.attributes.as_object_mut() {
+            m.insert(ACTIVE_UNASSIGNED.into(), Value::Bool(true));
+        }
+    }
+    Ok(input)
 }
 
 fn parse_user_name(s: &str, stored: Option<&str>) -> ScimResult<UserName> {
@@ -150,7 +173,8 @@ fn read(body: &Value, stored: Option<&str>) -> ScimResult<UserInput> {
                 .ok_or_else(|| bad(format!("{urn} must be an object")))?;
             let mut kept = Map::new();
             for (ek, ev) in ext {
-                if ev.is_null() {
+                // Some clients repeat `schemas` inside an extension's object: not an attribute.
+                if ev.is_null() || ek.eq_ignore_ascii_case("schemas") {
                     continue;
                 }
                 let name = if urn == SCHEMA_ENTERPRISE_USER {
@@ -159,11 +183,26 @@ fn read(body: &Value, stored: Option<&str>) -> ScimResult<UserInput> {
                 } else {
                     ek.as_str()
                 };
-                kept.insert(name.to_string(), ev.clone());
+                let value = match (urn, name, ev) {
+                    // RFC 7643 §4.3: manager is complex (`value` = the manager's id). Entra sends
+                    // the id as a plain string (its "Known issues" page): stored as {"value"}.
+                    (SCHEMA_ENTERPRISE_USER, "manager", Value::String(id)) => {
+                        json!({ "value": id })
+                    }
+                    (SCHEMA_ENTERPRISE_USER, "manager", Value::Object(_)) => ev.clone(),
+                    (SCHEMA_ENTERPRISE_USER, "manager", _) => {
+                        return Err(bad("manager must be an object or an id".into()))
+                    }
+                    (SCHEMA_ENTERPRISE_USER, _, Value::String(_)) | (SCHEMA_CUSTOM_USER, _, _) => {
+                        ev.clone()
+                    }
+                    _ => return Err(bad(format!("{name} must be a string"))),
+                };
+                kept.insert(name.to_string(), value);
             }
-            if !kept.is_empty() {
-                attributes.insert(urn.to_string(), Value::Object(kept));
-            }
+            // Kept even when empty: the client sent the extension, so the resource has it
+            // (RFC 7643 §3: `schemas` lists the extensions a resource carries).
+            attributes.insert(urn.to_string(), Value::Object(kept));
         }
         // password (never stored), schemas, readOnly and unknown attributes are dropped.
     }
@@ -184,7 +223,9 @@ pub fn patchable(u: &User) -> Value {
         _ => Map::new(),
     };
     v.insert("userName".into(), json!(u.user_name));
-    v.insert("active".into(), json!(u.active));
+    if v.remove(ACTIVE_UNASSIGNED).is_none() {
+        v.insert("active".into(), json!(u.active));
+    }
     if let Some(e) = &u.external_id {
         v.insert("externalId".into(), json!(e));
     }
@@ -314,11 +355,51 @@ mod tests {
     }
 
     #[test]
+    fn an_entra_manager_sent_as_a_plain_id_is_stored_as_a_complex_value() {
+        let body = json!({"userName": "a@b", SCHEMA_ENTERPRISE_USER: {"manager": "m-42"}});
+        let u = from_scim(&body).unwrap();
+        assert_eq!(
+            u.attributes[SCHEMA_ENTERPRISE_USER]["manager"],
+            json!({"value": "m-42"})
+        );
+        let body = json!({"userName": "a@b", SCHEMA_ENTERPRISE_USER: {"manager": 7}});
+        assert_eq!(from_scim(&body).unwrap_err().scim_type, "invalidValue");
+    }
+
+    #[test]
+    fn a_patch_that_removes_active_leaves_it_unassigned_and_the_user_without_access() {
+        let input = from_patched(&json!({"userName": "a@b"}), "a@b").unwrap();
+        assert!(!input.active);
+        let user = User {
+            id: "u1".into(),
+            user_name: "a@b".into(),
+            external_id: None,
+            active: input.active,
+            attributes: input.attributes,
+            created_at: 0,
+            updated_at: 0,
+            version: 1,
+        };
+        let r = to_scim(&user, None, "https://b");
+        assert!(r.get("active").is_none(), "{r}");
+        assert!(!r.to_string().contains('#'), "{r}");
+        // Assigned again, it is an ordinary attribute.
+        let mut p = patchable(&user);
+        p["active"] = json!(true);
+        let again = from_patched(&p, "a@b").unwrap();
+        assert!(again.active && again.attributes.as_object().unwrap().is_empty());
+    }
+
+    #[test]
     fn patch_targets_are_checked_against_the_schema() {
         let p = |s: &str| super::super::filter::parse_attr_path(s).unwrap();
         assert!(check_path(&p("name.givenName")).is_ok());
         assert!(check_path(&p(&format!("{SCHEMA_ENTERPRISE_USER}:department"))).is_ok());
         assert!(check_path(&p(&format!("{SCHEMA_CUSTOM_USER}:anything"))).is_ok());
+        let whole = super::super::path::parse(SCHEMA_ENTERPRISE_USER)
+            .unwrap()
+            .attr;
+        assert!(check_path(&whole).is_ok());
         assert_eq!(
             check_path(&p("favoriteColor")).unwrap_err().scim_type,
             "invalidPath"

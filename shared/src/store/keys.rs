@@ -144,3 +144,26 @@ pub const LOGOUT_NOTICE_SK: &str = "BCL";
 pub const LOGOUT_QUEUE_INDEX_PK: &str = "BCLQUEUE";
 /// The `type` attribute of notices: the DynamoDB Stream filter of template.yaml matches on it.
 pub const LOGOUT_NOTICE_TYPE: &str = "backchannel_logout";
+
+// ---- SCIM rate limit (scim/rate_limit.rs) ---------------------------------------------------
+
+/// How long a window's counter is kept (DynamoDB TTL): long after its second, so that a deleted
+/// counter can never be re-created for a window still in use.
+pub const WINDOW_TTL_SECONDS: i64 = 120;
+
+/// The key of the counter of `org` for the second `now` (epoch seconds).
+pub fn scim_rate_window_pk(org: &str, now: i64) -> String {
+    format!("ORG#{org}#RATE#SCIM#{now}")
+}
+
+#[cfg(test)]
+mod rate_window_tests {
+    use super::*;
+
+    #[test]
+    fn rate_counters_are_per_organization_and_per_second() {
+        assert_ne!(scim_rate_window_pk("a", 10), scim_rate_window_pk("b", 10));
+        assert_ne!(scim_rate_window_pk("a", 10), scim_rate_window_pk("a", 11));
+        assert!(scim_rate_window_pk("acme", 10).starts_with("ORG#acme#"));
+    }
+}

@@ -74,6 +74,17 @@ pub trait OrgStore {
     /// (version + 1).
     fn update_org(&self, org: &Org) -> impl Future<Output = StoreResult<Org>> + Send;
     fn list_orgs(&self) -> impl Future<Output = StoreResult<Vec<Org>>> + Send;
+    /// Counts one SCIM request of `org` in the second `now`; `false` when `limit` requests were
+    /// already counted in it (`scim/rate_limit.rs`). Stores without a shared counter (test
+    /// doubles) allow everything.
+    fn take_scim_request(
+        &self,
+        _org: &str,
+        _now: i64,
+        _limit: u32,
+    ) -> impl Future<Output = StoreResult<bool>> + Send {
+        async { Ok(true) }
+    }
 }
 
 /// One page of an offset listing (SCIM `startIndex`/`count`), with the total across all pages.

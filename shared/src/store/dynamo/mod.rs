@@ -9,6 +9,7 @@ mod groups;
 mod oidc;
 mod orgs;
 mod paging;
+mod rate_limit;
 mod sessions;
 mod sign_in;
 mod users;

@@ -20,6 +20,10 @@ fn org_from(item: Item) -> StoreResult<Org> {
 }
 
 impl OrgStore for DynamoStore {
+    async fn take_scim_request(&self, org: &str, now: i64, limit: u32) -> StoreResult<bool> {
+        self.take_rate_token(org, now, limit).await
+    }
+
     async fn create_org(&self, org: &Org) -> StoreResult<()> {
         // Not while a deleted org of that name is still being purged (directory.rs): the purge
         // would remove the new org's items.
