@@ -28,14 +28,18 @@ ensure_venv() {
   fi
 }
 
-# cargo-deny, pinned, built once into the cache (crates.io has no prebuilt binaries; ~5 min on 2 cores).
+# cargo-deny, pinned, built once into the cache (crates.io has no prebuilt binaries). It has no
+# optional features to leave out; its own release profile (fat LTO, one codegen unit) is what makes
+# the build slow, so the install overrides that: a checker run a few times per CI job does not need
+# the last percent of speed (docs/decisions.md, "CI time").
 CARGO_DENY_VERSION=0.20.2
 cargo_deny="$cache/tools/bin/cargo-deny"
 
 ensure_cargo_deny() {
   if [ "$("$cargo_deny" --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
     echo "infra: building cargo-deny $CARGO_DENY_VERSION into $cache/tools (once)" >&2
-    cargo install --quiet --locked cargo-deny --version "$CARGO_DENY_VERSION" --root "$cache/tools"
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+      cargo install --quiet --locked cargo-deny --version "$CARGO_DENY_VERSION" --root "$cache/tools"
   fi
 }
 

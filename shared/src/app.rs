@@ -11,8 +11,9 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::config::Config;
 use crate::error::{render, AppError, Flavor};
-use crate::handlers;
-use crate::model::org::{validate_org_name, Org};
+use crate::handlers::per_function::{Every, Routes};
+use crate::handlers::Handled;
+use crate::model::org::{Org, OrgName};
 use crate::routes::{match_path, Function, Route};
 use crate::store::{DynamoStore, Store, StoreError};
 
@@ -101,6 +102,35 @@ fn system_now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Every route, the management API's too: what [`App::handle`] serves.
+struct Local;
+
+impl Routes for Local {
+    fn dispatch<S: Store>(
+        app: &Services<S>,
+        ctx: &Ctx,
+        req: &Request,
+    ) -> impl std::future::Future<Output = Handled> + Send {
+        Every::dispatch(app, ctx, req)
+    }
+
+    fn dispatch_deployment<S: Store>(
+        app: &Services<S>,
+        route: Route,
+        req: &Request,
+    ) -> impl std::future::Future<Output = Handled> + Send {
+        Every::dispatch_deployment(app, route, req)
+    }
+
+    fn dispatch_api<S: Store>(
+        app: &Services<S>,
+        route: crate::api::ApiRoute,
+        req: &Request,
+    ) -> impl std::future::Future<Output = Handled> + Send {
+        crate::api::dispatch(app, route, req)
+    }
+}
+
 impl<S: Store> App<S> {
     pub fn new(config: Config, store: S) -> Self {
         let signer = crate::oidc::jwt::Signer::new(
@@ -131,7 +161,18 @@ impl<S: Store> App<S> {
 
     /// Serves one request for `function`; `None` serves every route (the local stack).
     /// Never fails: every error is rendered here, once, and logged with its outcome code.
+    /// This links every handler; a Lambda binary calls its own entry point in
+    /// [`crate::functions`] instead, which links only its own.
     pub async fn handle(
+        &self,
+        function: Option<Function>,
+        req: Request,
+    ) -> Result<Response<Body>, Infallible> {
+        self.handle_routes::<Local>(function, req).await
+    }
+
+    /// [`App::handle`] with the handlers of `R` only (issue 10 item 8).
+    pub(crate) async fn handle_routes<R: Routes>(
         &self,
         function: Option<Function>,
         req: Request,
@@ -152,11 +193,11 @@ impl<S: Store> App<S> {
         };
         let result = match matched.clone() {
             None => Err(AppError::NoRoute),
-            Some((_, Route::Api(route))) => self.serve_api(route, &req).await,
+            Some((_, Route::Api(route))) => self.serve_api::<R>(route, &req).await,
             Some((_, route)) if route.is_deployment_level() => {
-                handlers::oidc::dispatch(&self.services, route, &req).await
+                R::dispatch_deployment(&self.services, route, &req).await
             }
-            Some((org, route)) => self.serve(org, route, &req).await,
+            Some((org, route)) => self.serve::<R>(org, route, &req).await,
         };
         let (response, outcome) = match result {
             Ok((resp, outcome)) => (resp, outcome),
@@ -205,15 +246,17 @@ impl<S: Store> App<S> {
         Ok(response)
     }
 
-    async fn serve(
+    async fn serve<R: Routes>(
         &self,
         org: String,
         route: Route,
         req: &Request,
     ) -> Result<(Response<Body>, &'static str), AppError> {
-        if validate_org_name(&org).is_err() {
+        // The name is checked once, here, where it enters: anything else is a 404 like an
+        // unknown org, and what goes on to the store is an `OrgName`.
+        let Ok(name) = OrgName::parse(&org) else {
             return Err(AppError::OrgNotFound(org));
-        }
+        };
         // Routes that make trust decisions re-read the org on every request, so that a change
         // takes effect at once (issue 9 finding 8): SCIM (a rotated token stops working), the ACS
         // (a removed IdP key, IdP-initiated turned off, a shrunk RelayState allow-list) and login
@@ -224,12 +267,12 @@ impl<S: Store> App<S> {
         let mut org = if route.is_scim()
             || matches!(route, Route::SamlAcs | Route::SamlLogin | Route::Session)
         {
-            self.load_org(&org).await?
+            self.load_org(&name).await?
         } else {
             // SP metadata holds nothing that changes trust: while DynamoDB is down it is served
             // from the last copy this Lambda saw, however old (issue 15: degrade where the data
             // allows). Sign-in and SCIM refuse cleanly instead (503).
-            self.cached_org(&org, route == Route::SamlMetadata).await?
+            self.cached_org(&name, route == Route::SamlMetadata).await?
         };
         // A deployment-wide public base URL (custom domain) wins over the one stored per org.
         if let Some(base) = &self.config.public_base_url {
@@ -246,7 +289,7 @@ impl<S: Store> App<S> {
         // multi-item writes are transactions or ordered for retries: docs/operations.md).
         match tokio::time::timeout(
             self.config.request_deadline,
-            handlers::dispatch(&self.services, &ctx, req),
+            R::dispatch(&self.services, &ctx, req),
         )
         .await
         {
@@ -255,15 +298,16 @@ impl<S: Store> App<S> {
         }
     }
 
-    /// The management API: deployment-level, under the same request deadline as the org routes.
-    async fn serve_api(
+    /// The management API: deployment-level, under the same request deadline as the org routes,
+    /// through `R`'s API dispatcher (none but the `api` function's and the local stack's).
+    async fn serve_api<R: Routes>(
         &self,
         route: crate::api::ApiRoute,
         req: &Request,
     ) -> Result<(Response<Body>, &'static str), AppError> {
         match tokio::time::timeout(
             self.config.request_deadline,
-            crate::api::dispatch(&self.services, route, req),
+            R::dispatch_api(&self.services, route, req),
         )
         .await
         {
@@ -272,10 +316,10 @@ impl<S: Store> App<S> {
         }
     }
 
-    async fn load_org(&self, name: &str) -> Result<Org, AppError> {
+    async fn load_org(&self, name: &OrgName) -> Result<Org, AppError> {
         let org = self
             .store
-            .get_org(name)
+            .get_org(name.as_str())
             .await?
             .ok_or_else(|| AppError::OrgNotFound(name.to_string()))?;
         if let Ok(mut cache) = self.org_cache.lock() {
@@ -284,12 +328,16 @@ impl<S: Store> App<S> {
         Ok(org)
     }
 
-    async fn cached_org(&self, name: &str, stale_if_unavailable: bool) -> Result<Org, AppError> {
+    async fn cached_org(
+        &self,
+        name: &OrgName,
+        stale_if_unavailable: bool,
+    ) -> Result<Org, AppError> {
         let cached = self
             .org_cache
             .lock()
             .ok()
-            .and_then(|cache| cache.get(name).cloned());
+            .and_then(|cache| cache.get(name.as_str()).cloned());
         if let Some((at, org)) = &cached {
             if at.elapsed() < self.config.org_cache_ttl {
                 return Ok(org.clone());
@@ -300,12 +348,12 @@ impl<S: Store> App<S> {
                 if stale_if_unavailable && cached.is_some() =>
             {
                 tracing::warn!(
-                    org = name,
+                    org = %name,
                     "DynamoDB unavailable: serving the cached organization"
                 );
                 Ok(cached
                     .map(|(_, org)| org)
-                    .unwrap_or_else(|| Org::new(name, "", 0)))
+                    .unwrap_or_else(|| Org::new(name.as_str(), "", 0)))
             }
             other => other,
         }

@@ -50,6 +50,23 @@ pub enum AppError {
     /// A refused SAML response or sign-in: the page names the failed check and nothing else.
     #[error(transparent)]
     Saml(#[from] SamlError),
+    /// Our own response could not be built (a header value we made is invalid): our fault, a
+    /// 500, never the client's 400 nor an empty 200.
+    #[error("the response could not be built")]
+    BadResponse(#[from] http::Error),
+}
+
+/// Everything the boundary derives from an error, decided in one match ([`AppError::outcome`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: StatusCode,
+    /// Stable outcome code: shown to admins for troubleshooting, logged, counted.
+    pub code: &'static str,
+    /// The RFC 7644 §3.12 `scimType`, where one applies.
+    pub scim_type: Option<&'static str>,
+    /// Seconds a client should wait before retrying (429, 503). Integer seconds (RFC 9110
+    /// §10.2.3): Okta reads a missing or HTTP-date value as 5 minutes.
+    pub retry_after: Option<u32>,
 }
 
 impl From<crate::scim::ScimError> for AppError {
@@ -82,85 +99,91 @@ impl AppError {
         }
     }
 
-    pub fn status(&self) -> StatusCode {
+    /// Status, outcome code, scimType and Retry-After: one match, so they cannot drift apart.
+    pub fn outcome(&self) -> Outcome {
+        let o = |status, code| Outcome {
+            status,
+            code,
+            scim_type: None,
+            retry_after: None,
+        };
         match self {
-            AppError::NoRoute | AppError::OrgNotFound(_) | AppError::NotFound(_) => {
-                StatusCode::NOT_FOUND
+            AppError::NoRoute => o(StatusCode::NOT_FOUND, "no_route"),
+            AppError::OrgNotFound(_) => o(StatusCode::NOT_FOUND, "org_not_found"),
+            AppError::NotFound(_) => o(StatusCode::NOT_FOUND, "not_found"),
+            AppError::MethodNotAllowed(_) => {
+                o(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
             }
-            AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            AppError::NotConfigured { .. } => StatusCode::CONFLICT,
-            AppError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
-            AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-            AppError::Saml(e) => e.status(),
-            AppError::Kms(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unauthorized(_) => o(StatusCode::UNAUTHORIZED, "unauthorized"),
+            AppError::PayloadTooLarge { .. } => {
+                o(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+            }
+            AppError::BadRequest {
+                code, scim_type, ..
+            } => Outcome {
+                scim_type: *scim_type,
+                ..o(StatusCode::BAD_REQUEST, code)
+            },
+            AppError::NotConfigured { code, .. } => o(StatusCode::CONFLICT, code),
+            AppError::NotImplemented(_) => o(StatusCode::NOT_IMPLEMENTED, "not_implemented"),
+            AppError::PreconditionFailed(_) => {
+                o(StatusCode::PRECONDITION_FAILED, "precondition_failed")
+            }
+            AppError::Saml(e) => o(e.status(), e.code()),
+            AppError::Kms(_) => o(StatusCode::INTERNAL_SERVER_ERROR, "kms_failed"),
+            AppError::BadResponse(_) => o(StatusCode::INTERNAL_SERVER_ERROR, "bad_response"),
+            AppError::RateLimited(seconds) => Outcome {
+                retry_after: Some(*seconds),
+                ..o(StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+            },
             AppError::Store(e) => match e {
-                StoreError::AlreadyExists(_) | StoreError::Uniqueness { .. } => {
-                    StatusCode::CONFLICT
+                StoreError::AlreadyExists(_) => Outcome {
+                    scim_type: Some("uniqueness"),
+                    ..o(StatusCode::CONFLICT, "already_exists")
+                },
+                StoreError::Uniqueness { .. } => Outcome {
+                    scim_type: Some("uniqueness"),
+                    ..o(StatusCode::CONFLICT, "uniqueness")
+                },
+                StoreError::VersionConflict => {
+                    o(StatusCode::PRECONDITION_FAILED, "version_conflict")
                 }
-                StoreError::VersionConflict => StatusCode::PRECONDITION_FAILED,
-                StoreError::NotFound(_) => StatusCode::NOT_FOUND,
-                StoreError::Throttled => StatusCode::TOO_MANY_REQUESTS,
-                StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-                StoreError::BadCursor => StatusCode::BAD_REQUEST,
+                StoreError::NotFound(_) => o(StatusCode::NOT_FOUND, "not_found"),
+                StoreError::Throttled => Outcome {
+                    retry_after: Some(1),
+                    ..o(StatusCode::TOO_MANY_REQUESTS, "throttled")
+                },
+                StoreError::Unavailable(_) => Outcome {
+                    retry_after: Some(RETRY_AFTER_UNAVAILABLE),
+                    ..o(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
+                },
+                StoreError::BadCursor => Outcome {
+                    scim_type: Some("invalidValue"),
+                    ..o(StatusCode::BAD_REQUEST, "invalid_cursor")
+                },
                 StoreError::Corrupt(_) | StoreError::Backend(_) => {
-                    StatusCode::INTERNAL_SERVER_ERROR
+                    o(StatusCode::INTERNAL_SERVER_ERROR, "internal")
                 }
             },
         }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.outcome().status
     }
 
     /// Stable outcome code: shown to admins for troubleshooting, logged, counted.
     pub fn code(&self) -> &'static str {
-        match self {
-            AppError::NoRoute => "no_route",
-            AppError::OrgNotFound(_) => "org_not_found",
-            AppError::MethodNotAllowed(_) => "method_not_allowed",
-            AppError::Unauthorized(_) => "unauthorized",
-            AppError::NotFound(_) => "not_found",
-            AppError::PayloadTooLarge { .. } => "payload_too_large",
-            AppError::BadRequest { code, .. } | AppError::NotConfigured { code, .. } => code,
-            AppError::NotImplemented(_) => "not_implemented",
-            AppError::PreconditionFailed(_) => "precondition_failed",
-            AppError::Saml(e) => e.code(),
-            AppError::Kms(_) => "kms_failed",
-            AppError::RateLimited(_) => "rate_limited",
-            AppError::Store(e) => match e {
-                StoreError::AlreadyExists(_) => "already_exists",
-                StoreError::Uniqueness { .. } => "uniqueness",
-                StoreError::VersionConflict => "version_conflict",
-                StoreError::NotFound(_) => "not_found",
-                StoreError::Throttled => "throttled",
-                StoreError::Unavailable(_) => "store_unavailable",
-                StoreError::BadCursor => "invalid_cursor",
-                StoreError::Corrupt(_) | StoreError::Backend(_) => "internal",
-            },
-        }
+        self.outcome().code
     }
 
     fn scim_type(&self) -> Option<&'static str> {
-        match self {
-            AppError::BadRequest { scim_type, .. } => *scim_type,
-            AppError::Store(StoreError::Uniqueness { .. } | StoreError::AlreadyExists(_)) => {
-                Some("uniqueness")
-            }
-            AppError::Store(StoreError::BadCursor) => Some("invalidValue"),
-            _ => None,
-        }
+        self.outcome().scim_type
     }
 
     /// Seconds a client should wait before retrying, for answers that ask it to (429, 503).
-    /// Integer seconds (RFC 9110 §10.2.3): Okta reads a missing or HTTP-date value as 5 minutes.
     pub fn retry_after(&self) -> Option<u32> {
-        match self {
-            AppError::Store(StoreError::Throttled) => Some(1),
-            AppError::RateLimited(seconds) => Some(*seconds),
-            AppError::Store(StoreError::Unavailable(_)) => Some(RETRY_AFTER_UNAVAILABLE),
-            _ => None,
-        }
+        self.outcome().retry_after
     }
 
     /// What the client may see. Server-side failures say only that: the cause goes to the log.
@@ -230,7 +253,14 @@ pub fn render(err: &AppError, flavor: Flavor) -> Response<Body> {
         .header("cache-control", "no-store")
         .header(crate::headers::NOSNIFF.0, crate::headers::NOSNIFF.1)
         .body(Body::Text(body))
-        .unwrap_or_else(|_| Response::new(Body::Empty))
+        .unwrap_or_else(|_| bare_500())
+}
+
+/// The answer when even an error response cannot be built: a 500, never an empty 200.
+pub fn bare_500() -> Response<Body> {
+    let mut r = Response::new(Body::Empty);
+    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    r
 }
 
 #[cfg(test)]
@@ -299,6 +329,17 @@ mod tests {
             .starts_with("default-src 'none'"));
         let r = render(&AppError::NoRoute, Flavor::Json);
         assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    }
+
+    #[test]
+    fn a_response_that_cannot_be_built_is_a_500_never_a_400_or_a_200() {
+        let Err(e) = Response::builder().header("location", "a\nb").body(()) else {
+            panic!("a header with a newline must not build");
+        };
+        let e = AppError::from(e);
+        assert_eq!(e.status(), 500);
+        assert_eq!(e.code(), "bad_response");
+        assert_eq!(bare_500().status(), 500);
     }
 
     #[test]

@@ -91,7 +91,7 @@ pub fn html_page(status: StatusCode, title: &str, body_html: &str) -> Response<B
         .header("content-security-policy", PAGE_CSP)
         .header("referrer-policy", "no-referrer")
         .body(Body::Text(page))
-        .unwrap_or_else(|_| Response::new(Body::Empty))
+        .unwrap_or_else(|_| crate::error::bare_500())
 }
 
 /// The body's bytes, refused with 413 past `limit` (API Gateway has already decoded base64).
@@ -115,7 +115,7 @@ pub fn response(status: StatusCode, content_type: &str, body: impl Into<Body>) -
         .header("cache-control", "no-store")
         .header(NOSNIFF.0, NOSNIFF.1)
         .body(body.into())
-        .unwrap_or_else(|_| Response::new(Body::Empty))
+        .unwrap_or_else(|_| crate::error::bare_500())
 }
 
 pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
@@ -132,7 +132,7 @@ pub fn empty(status: StatusCode) -> Response<Body> {
         .header("cache-control", "no-store")
         .header(NOSNIFF.0, NOSNIFF.1)
         .body(Body::Empty)
-        .unwrap_or_else(|_| Response::new(Body::Empty))
+        .unwrap_or_else(|_| crate::error::bare_500())
 }
 
 #[cfg(test)]

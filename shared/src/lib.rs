@@ -11,6 +11,7 @@ pub mod app;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod functions;
 pub mod headers;
 pub mod http;
 pub mod metrics;

@@ -83,49 +83,141 @@ pub enum Route {
     Api(crate::api_routes::ApiRoute),
 }
 
-/// The route templates, as API Gateway and template.yaml spell them, with the function serving each.
-pub const ROUTES: &[(&str, Function)] = &[
-    ("/orgs/{org}/saml/metadata", Function::SamlMetadata),
-    ("/orgs/{org}/saml/login", Function::SamlLogin),
-    ("/orgs/{org}/saml/acs", Function::SamlAcs),
-    ("/orgs/{org}/session", Function::Session),
-    ("/orgs/{org}/logout", Function::Session),
-    ("/orgs/{org}/signed-in", Function::Session),
+/// How a matched template becomes a [`Route`]: the `{id}` path parameter, percent-decoded.
+type Make = fn(Option<String>) -> Route;
+
+/// The one route table: each template as API Gateway and template.yaml spell it, the function
+/// serving it, and the route it matches. [`ROUTES`] and the matcher are both built from it;
+/// [`Route::template`] is its inverse (a test holds the two together).
+const TABLE: &[(&str, Function, Make)] = &[
+    ("/orgs/{org}/saml/metadata", Function::SamlMetadata, |_| {
+        Route::SamlMetadata
+    }),
+    ("/orgs/{org}/saml/login", Function::SamlLogin, |_| {
+        Route::SamlLogin
+    }),
+    ("/orgs/{org}/saml/acs", Function::SamlAcs, |_| {
+        Route::SamlAcs
+    }),
+    ("/orgs/{org}/session", Function::Session, |_| Route::Session),
+    ("/orgs/{org}/logout", Function::Session, |_| Route::Logout),
+    ("/orgs/{org}/signed-in", Function::Session, |_| {
+        Route::SignedIn
+    }),
     (
         "/orgs/{org}/scim/v2/ServiceProviderConfig",
         Function::ScimUsers,
+        |_| Route::ScimServiceProviderConfig,
     ),
-    ("/orgs/{org}/scim/v2/ResourceTypes", Function::ScimUsers),
+    (
+        "/orgs/{org}/scim/v2/ResourceTypes",
+        Function::ScimUsers,
+        |_| Route::ScimResourceTypes(None),
+    ),
     (
         "/orgs/{org}/scim/v2/ResourceTypes/{id}",
         Function::ScimUsers,
+        Route::ScimResourceTypes,
     ),
-    ("/orgs/{org}/scim/v2/Schemas", Function::ScimUsers),
-    ("/orgs/{org}/scim/v2/Schemas/{id}", Function::ScimUsers),
-    ("/orgs/{org}/scim/v2/Users", Function::ScimUsers),
-    ("/orgs/{org}/scim/v2/Users/{id}", Function::ScimUsers),
-    ("/orgs/{org}/scim/v2/{proxy+}", Function::ScimUsers),
-    ("/orgs/{org}/scim/v2/Groups", Function::ScimGroups),
-    ("/orgs/{org}/scim/v2/Groups/{id}", Function::ScimGroups),
-    ("/.well-known/openid-configuration", Function::Oidc),
-    ("/oauth2/jwks", Function::Oidc),
-    ("/oauth2/authorize", Function::Oidc),
-    ("/oauth2/token", Function::Oidc),
-    ("/oauth2/userinfo", Function::Oidc),
-    ("/oauth2/logout", Function::Oidc),
-    ("/api/v1/openapi.json", Function::Api),
-    ("/api/v1/orgs", Function::Api),
-    ("/api/v1/orgs/{org}", Function::Api),
-    ("/api/v1/orgs/{org}/idp", Function::Api),
-    ("/api/v1/orgs/{org}/scim-token", Function::Api),
-    ("/api/v1/orgs/{org}/users", Function::Api),
-    ("/api/v1/orgs/{org}/users/{id}", Function::Api),
-    ("/api/v1/orgs/{org}/groups", Function::Api),
-    ("/api/v1/orgs/{org}/groups/{id}", Function::Api),
-    ("/api/v1/orgs/{org}/groups/{id}/members", Function::Api),
-    ("/api/v1/events", Function::Api),
-    ("/api/v1/{proxy+}", Function::Api),
+    ("/orgs/{org}/scim/v2/Schemas", Function::ScimUsers, |_| {
+        Route::ScimSchemas(None)
+    }),
+    (
+        "/orgs/{org}/scim/v2/Schemas/{id}",
+        Function::ScimUsers,
+        Route::ScimSchemas,
+    ),
+    ("/orgs/{org}/scim/v2/Users", Function::ScimUsers, |_| {
+        Route::ScimUsers(None)
+    }),
+    (
+        "/orgs/{org}/scim/v2/Users/{id}",
+        Function::ScimUsers,
+        Route::ScimUsers,
+    ),
+    ("/orgs/{org}/scim/v2/{proxy+}", Function::ScimUsers, |_| {
+        Route::ScimUnknown
+    }),
+    ("/orgs/{org}/scim/v2/Groups", Function::ScimGroups, |_| {
+        Route::ScimGroups(None)
+    }),
+    (
+        "/orgs/{org}/scim/v2/Groups/{id}",
+        Function::ScimGroups,
+        Route::ScimGroups,
+    ),
+    ("/.well-known/openid-configuration", Function::Oidc, |_| {
+        Route::OidcDiscovery
+    }),
+    ("/oauth2/jwks", Function::Oidc, |_| Route::OidcJwks),
+    ("/oauth2/authorize", Function::Oidc, |_| {
+        Route::OidcAuthorize
+    }),
+    ("/oauth2/token", Function::Oidc, |_| Route::OidcToken),
+    ("/oauth2/userinfo", Function::Oidc, |_| Route::OidcUserinfo),
+    ("/oauth2/logout", Function::Oidc, |_| Route::OidcLogout),
 ];
+
+/// The route templates with the function serving each (template.yaml declares the same set).
+/// The management API's templates follow the table's (they carry an org and ids of their own, so
+/// `api_routes` matches them).
+pub const ROUTES: &[(&str, Function)] = &{
+    use crate::api_routes::API_TEMPLATES;
+    let mut out = [("", Function::Oidc); TABLE.len() + API_TEMPLATES.len()];
+    let mut i = 0;
+    while i < TABLE.len() {
+        out[i] = (TABLE[i].0, TABLE[i].1);
+        i += 1;
+    }
+    let mut j = 0;
+    while j < API_TEMPLATES.len() {
+        out[i + j] = (API_TEMPLATES[j], Function::Api);
+        j += 1;
+    }
+    out
+};
+
+/// The matcher, built once per cold start from [`TABLE`]. matchit's `{name}` parameters are API
+/// Gateway's; its catch-all is spelt `{*name}` where API Gateway says `{name+}`.
+fn router() -> &'static matchit::Router<usize> {
+    static ROUTER: std::sync::OnceLock<matchit::Router<usize>> = std::sync::OnceLock::new();
+    ROUTER.get_or_init(|| {
+        let mut r = matchit::Router::new();
+        for (i, (template, _, _)) in TABLE.iter().enumerate() {
+            let path = template.replace("{proxy+}", "{*proxy}");
+            // The table is a constant that a test inserts in full: a conflict cannot reach here.
+            let _ = r.insert(path, i);
+        }
+        r
+    })
+}
+
+/// SCIM collections whose `/{id}` an empty id does not name (so `Users/` is no route).
+const SCIM_COLLECTIONS: [&str; 4] = ["Users", "Groups", "Schemas", "ResourceTypes"];
+
+/// Matches `path` against the table: the raw org segment (percent-decoded, may be empty for
+/// deployment-level routes) and the route. `None` when no route matches: the caller answers 404.
+fn lookup(path: &str) -> Option<(String, Route)> {
+    let m = router().at(path).ok()?;
+    let (_, _, make) = TABLE.get(*m.value)?;
+    let org = match m.params.get("org") {
+        Some(raw) => percent_decode(raw)?,
+        None => String::new(),
+    };
+    if let Some(proxy) = m.params.get("proxy") {
+        if proxy
+            .strip_suffix('/')
+            .is_some_and(|head| SCIM_COLLECTIONS.contains(&head))
+        {
+            return None;
+        }
+    }
+    let id = match m.params.get("id") {
+        Some(raw) => Some(percent_decode(raw).filter(|v| !v.is_empty())?),
+        None => None,
+    };
+    Some((org, make(id)))
+}
 
 impl Route {
     /// The template in [`ROUTES`] this route was matched by.
@@ -196,54 +288,20 @@ impl Route {
     }
 }
 
-/// Splits `/orgs/{org}/rest` into the raw org segment and the route. `None` when no route matches:
-/// the caller answers 404.
+/// Splits `/orgs/{org}/rest` into the org (percent-decoded) and the route. `None` when no route
+/// matches: the caller answers 404.
 pub fn match_path(path: &str) -> Option<(String, Route)> {
-    let rest = path.strip_prefix("/orgs/")?;
-    let (org, rest) = rest.split_once('/')?;
-    if org.is_empty() {
-        return None;
-    }
-    let org = percent_decode(org)?;
-    let segs: Vec<&str> = rest.split('/').collect();
-    let id = |s: &str| percent_decode(s).filter(|v| !v.is_empty());
-    let route = match segs.as_slice() {
-        ["saml", "metadata"] => Route::SamlMetadata,
-        ["saml", "login"] => Route::SamlLogin,
-        ["saml", "acs"] => Route::SamlAcs,
-        ["session"] => Route::Session,
-        ["logout"] => Route::Logout,
-        ["signed-in"] => Route::SignedIn,
-        ["scim", "v2", tail @ ..] => match tail {
-            ["ServiceProviderConfig"] => Route::ScimServiceProviderConfig,
-            ["ResourceTypes"] => Route::ScimResourceTypes(None),
-            ["ResourceTypes", r] => Route::ScimResourceTypes(Some(id(r)?)),
-            ["Schemas"] => Route::ScimSchemas(None),
-            ["Schemas", s] => Route::ScimSchemas(Some(id(s)?)),
-            ["Users"] => Route::ScimUsers(None),
-            ["Users", u] => Route::ScimUsers(Some(id(u)?)),
-            ["Groups"] => Route::ScimGroups(None),
-            ["Groups", g] => Route::ScimGroups(Some(id(g)?)),
-            [] | [""] => return None,
-            _ => Route::ScimUnknown,
-        },
-        _ => return None,
-    };
-    Some((org, route))
+    lookup(path).filter(|(_, r)| !r.is_deployment_level())
 }
 
 /// The deployment-level routes (no org in the path).
 pub fn match_deployment_path(path: &str) -> Option<Route> {
-    Some(match path {
-        "/.well-known/openid-configuration" => Route::OidcDiscovery,
-        "/oauth2/jwks" => Route::OidcJwks,
-        "/oauth2/authorize" => Route::OidcAuthorize,
-        "/oauth2/token" => Route::OidcToken,
-        "/oauth2/userinfo" => Route::OidcUserinfo,
-        "/oauth2/logout" => Route::OidcLogout,
-        p if p.starts_with("/api/v1/") => Route::Api(crate::api_routes::ApiRoute::parse(p)?),
-        _ => return None,
-    })
+    if path.starts_with("/api/v1/") {
+        return Some(Route::Api(crate::api_routes::ApiRoute::parse(path)?));
+    }
+    lookup(path)
+        .map(|(_, r)| r)
+        .filter(Route::is_deployment_level)
 }
 
 pub(crate) fn percent_decode(s: &str) -> Option<String> {
@@ -305,6 +363,48 @@ mod tests {
         assert_eq!(
             r,
             Route::ScimSchemas(Some("urn:ietf:params:scim:schemas:core:2.0:User".into()))
+        );
+    }
+
+    #[test]
+    fn the_matcher_holds_every_template_of_the_table() {
+        for (template, _, make) in TABLE {
+            let route = make(Some("x".into()));
+            assert_eq!(
+                route.template(),
+                *template,
+                "the table and Route::template agree"
+            );
+        }
+        let mut r = matchit::Router::new();
+        for (template, _, _) in TABLE {
+            assert!(
+                r.insert(template.replace("{proxy+}", "{*proxy}"), ())
+                    .is_ok(),
+                "{template}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_empty_resource_id_or_a_trailing_slash_is_no_route() {
+        for p in [
+            "/orgs/acme/scim/v2/Users/",
+            "/orgs/acme/scim/v2/Groups/",
+            "/orgs/acme/scim/v2/",
+            "/orgs/acme/session/",
+            "/oauth2/token/",
+        ] {
+            assert_eq!(match_path(p), None, "{p}");
+            assert_eq!(match_deployment_path(p), None, "{p}");
+        }
+        assert_eq!(
+            match_path("/orgs/acme/scim/v2/Users/x/y").map(|(_, r)| r),
+            Some(Route::ScimUnknown)
+        );
+        assert_eq!(
+            match_path("/orgs/ac%2Dme/scim/v2/Bulk"),
+            Some(("ac-me".into(), Route::ScimUnknown))
         );
     }
 

@@ -6,7 +6,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use rand::RngCore;
+use rand::Rng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -37,11 +37,27 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// Hex SHA-256 of a token: what the store keeps.
+/// Hex SHA-256 of a token: what the store keeps. The field is private: a `TokenHash` is made by
+/// hashing a token ([`TokenHash::of`]) or by naming a hash the store holds
+/// ([`TokenHash::from_stored`]), so a raw token can never pass for its hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TokenHash(pub String);
+pub struct TokenHash(String);
 
 impl TokenHash {
+    /// A hash read back from the store (to compare a presented token against).
+    pub fn from_stored(hex: &str) -> Self {
+        TokenHash(hex.to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The hex string, to store.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
     pub fn of(token: &str) -> Self {
         let digest = Sha256::digest(token.as_bytes());
         let mut hex = String::with_capacity(64);
@@ -96,7 +112,7 @@ mod tests {
     #[test]
     fn hashes_are_hex_sha256() {
         assert_eq!(
-            TokenHash::of("abc").0,
+            TokenHash::of("abc").into_string(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }

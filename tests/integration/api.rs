@@ -600,7 +600,7 @@ async fn a_deleted_org_answers_404_everywhere_its_sessions_end_and_its_data_goes
         .create_session(
             &org,
             &Session {
-                token_hash: token.hash().0,
+                token_hash: token.hash().into_string(),
                 user_id: user.id.clone(),
                 created_at: now,
                 expires_at: now + 3600,
@@ -677,7 +677,7 @@ async fn a_deleted_org_answers_404_everywhere_its_sessions_end_and_its_data_goes
     assert_eq!(app.store.get_user(&org, &user.id).await.unwrap(), None);
     assert!(app
         .store
-        .get_session(&org, &token.hash().0, now)
+        .get_session(&org, token.hash().as_str(), now)
         .await
         .unwrap()
         .is_none());

@@ -108,7 +108,10 @@ async fn org_create_prints_every_url_an_okta_admin_pastes_and_stores_only_the_to
     assert_eq!(out["idp"]["entity_id"], IDP_ENTITY_ID);
     let token = out["scim_token"].as_str().unwrap();
     let stored = s.get_org(&org).await.unwrap().unwrap();
-    assert_eq!(stored.scim_token_hash, Some(TokenHash::of(token).0));
+    assert_eq!(
+        stored.scim_token_hash,
+        Some(TokenHash::of(token).into_string())
+    );
     assert!(!serde_json::to_string(&stored).unwrap().contains(token));
 
     // show never prints the token; list includes the org.
@@ -142,8 +145,8 @@ async fn rotating_the_scim_token_replaces_the_stored_hash() {
         .unwrap()
         .scim_token_hash
         .unwrap();
-    assert!(TokenHash(hash.clone()).matches(second["scim_token"].as_str().unwrap()));
-    assert!(!TokenHash(hash).matches(first["scim_token"].as_str().unwrap()));
+    assert!(TokenHash::from_stored(&hash).matches(second["scim_token"].as_str().unwrap()));
+    assert!(!TokenHash::from_stored(&hash).matches(first["scim_token"].as_str().unwrap()));
 }
 
 #[tokio::test]
@@ -574,7 +577,7 @@ fn on_a_terminal_only_y_or_yes_replaces_the_keys() {
 // --- IdP keys (issue 9, finding 7) --------------------------------------------------------------
 
 #[tokio::test]
-async fn weak_or_non_rsa_idp_keys_are_refused_and_nothing_is_written() {
+async fn weak_or_unsupported_idp_keys_are_refused_and_nothing_is_written() {
     let s = store().await;
     let org = unique_org("weak");
     json_of(&ssoctl(&["org", "create", &org]));
@@ -582,7 +585,14 @@ async fn weak_or_non_rsa_idp_keys_are_refused_and_nothing_is_written() {
     for (cert, problem) in [
         ("rsa512.b64", "RSA-512 key is too weak"),
         ("rsa1024-expired.b64", "RSA-1024 key is too weak"),
-        ("ec-p256.b64", "only RSA"),
+        (
+            "ec-p521.b64",
+            "EC P-521 key: only RSA (2048 to 8192 bits) and EC P-256/P-384",
+        ),
+        (
+            "ed25519.b64",
+            "only RSA (2048 to 8192 bits) and EC P-256/P-384",
+        ),
     ] {
         let md = metadata_file(&[unusable_certificate(cert)]);
         let err = failure(&ssoctl(&[
@@ -612,7 +622,7 @@ async fn weak_or_non_rsa_idp_keys_are_refused_and_nothing_is_written() {
 async fn an_unusable_extra_certificate_is_skipped_with_a_warning_and_show_lists_fingerprints() {
     let s = store().await;
     let org = unique_org("extra");
-    let md = metadata_file(&[unusable_certificate("ec-p256.b64"), idp_certificate()]);
+    let md = metadata_file(&[unusable_certificate("ec-p521.b64"), idp_certificate()]);
     let out = ssoctl(&[
         "org",
         "create",
@@ -626,8 +636,8 @@ async fn an_unusable_extra_certificate_is_skipped_with_a_warning_and_show_lists_
         stderr.contains("warning: skipped signing certificate 1"),
         "{stderr}"
     );
-    assert!(stderr.contains("EC P-256"), "{stderr}");
-    assert_eq!(created["skipped_certificates"][0]["key"], "EC P-256");
+    assert!(stderr.contains("EC P-521"), "{stderr}");
+    assert_eq!(created["skipped_certificates"][0]["key"], "EC P-521");
     let stored = s.get_org(&org).await.unwrap().unwrap();
     assert_eq!(stored.idp.unwrap().certificates, vec![idp_certificate()]);
 
@@ -710,4 +720,98 @@ fn the_local_base_url_is_the_default_only_against_a_local_table() {
             "{local}"
         );
     }
+}
+
+// --- certificate expiry (issue 13, item 5) ------------------------------------------------------
+
+/// The test IdP certificate's notAfter, 2126-11-04T13:39:07Z.
+const IDP_NOT_AFTER: i64 = 4_949_473_147;
+const DAY: i64 = 86_400;
+
+fn expired_idp_certificate() -> String {
+    let path = format!(
+        "{}/../../shared/tests/fixtures/saml/idp-test-cert-expired.b64",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .trim()
+        .to_string()
+}
+
+#[tokio::test]
+async fn org_show_flags_an_expired_certificate_that_is_still_trusted() {
+    let org = unique_org("expired");
+    let md = metadata_file(&[expired_idp_certificate(), idp_certificate()]);
+    let out = ssoctl(&[
+        "org",
+        "create",
+        &org,
+        "--idp-metadata",
+        md.to_str().unwrap(),
+    ]);
+    json_of(&out);
+    let shown = json_of(&ssoctl(&["org", "show", &org]));
+    let certs = shown["idp"]["signing_certificates"].as_array().unwrap();
+    assert_eq!(
+        certs.len(),
+        2,
+        "both are stored: expiry never makes one unusable"
+    );
+    assert_eq!(certs[0]["not_after"], "2025-01-01T00:00:00Z");
+    assert_eq!(certs[0]["expired"], true);
+    assert!(certs[0]["warning"]
+        .as_str()
+        .unwrap()
+        .contains("still trusted"));
+    assert!(certs[0].get("unusable").is_none());
+    assert_eq!(certs[1]["sha256_fingerprint"], IDP_FINGERPRINT);
+    assert_eq!(certs[1]["expired"], false);
+    assert!(certs[1]["days_left"].as_i64().unwrap() > 30_000);
+}
+
+/// The daily check at injected instants: each threshold is reported by the run after it is
+/// crossed, and by no other daily run.
+#[tokio::test]
+async fn the_daily_certificate_check_warns_30_7_and_1_days_before_expiry() {
+    let org = unique_org("expiring");
+    let md = metadata_file(&[idp_certificate()]);
+    json_of(&ssoctl(&[
+        "org",
+        "create",
+        &org,
+        "--idp-metadata",
+        md.to_str().unwrap(),
+    ]));
+    let check = |at: i64| -> Vec<i64> {
+        let out = ssoctl(&["org", "check-certificates", "--now", &at.to_string()]);
+        let v = json_of(&out);
+        let mine: Vec<i64> = v["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["org"] == org.as_str())
+            .map(|n| {
+                assert_eq!(n["event"], "connection.certificate_expiring");
+                assert_eq!(n["sha256_fingerprint"], IDP_FINGERPRINT);
+                assert_eq!(n["not_after"], IDP_NOT_AFTER);
+                n["days_before"].as_i64().unwrap()
+            })
+            .collect();
+        if !mine.is_empty() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains(&org) && stderr.contains("expires in"),
+                "{stderr}"
+            );
+        }
+        mine
+    };
+    let hour = 3_600;
+    assert_eq!(check(IDP_NOT_AFTER - 31 * DAY + hour), Vec::<i64>::new());
+    assert_eq!(check(IDP_NOT_AFTER - 30 * DAY + hour), vec![30]);
+    assert_eq!(check(IDP_NOT_AFTER - 29 * DAY + hour), Vec::<i64>::new());
+    assert_eq!(check(IDP_NOT_AFTER - 7 * DAY + hour), vec![7]);
+    assert_eq!(check(IDP_NOT_AFTER - DAY + hour), vec![1]);
+    assert_eq!(check(IDP_NOT_AFTER + hour), Vec::<i64>::new());
 }

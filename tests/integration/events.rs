@@ -22,12 +22,12 @@ async fn demo_org(
 ) -> (Secret, Secret) {
     let scim = Secret::generate("scim");
     let mut org = Org::new("demo", "http://127.0.0.1:3000", 1);
-    org.scim_token_hash = Some(scim.hash().0);
+    org.scim_token_hash = Some(scim.hash().into_string());
     match app.store.create_org(&org).await {
         Ok(()) => {}
         Err(StoreError::AlreadyExists(_)) => {
             let mut current = app.store.get_org("demo").await.unwrap().unwrap();
-            current.scim_token_hash = Some(scim.hash().0);
+            current.scim_token_hash = Some(scim.hash().into_string());
             app.store.update_org(&current).await.unwrap();
         }
         Err(e) => panic!("{e}"),
@@ -76,7 +76,7 @@ async fn demo_org(
         .create_session(
             "demo",
             &Session {
-                token_hash: session.hash().0,
+                token_hash: session.hash().into_string(),
                 user_id: user.id,
                 created_at: now,
                 expires_at: now + 3600,

@@ -12,7 +12,7 @@ use crate::support::{app, body_json, body_text, config, event, store, unique_org
 async fn org_with_token(app: &App<DynamoStore>) -> (Org, Secret) {
     let token = Secret::generate("scim");
     let mut org = Org::new(&unique_org("h"), "https://sso.example.com", 1);
-    org.scim_token_hash = Some(token.hash().0);
+    org.scim_token_hash = Some(token.hash().into_string());
     app.store.create_org(&org).await.unwrap();
     (org, token)
 }
@@ -301,7 +301,7 @@ async fn the_session_endpoint_shows_the_signed_in_user_until_logout_or_expiry() 
         .unwrap();
     let token = Secret::generate("sess");
     let session = Session {
-        token_hash: token.hash().0,
+        token_hash: token.hash().into_string(),
         user_id: user.id.clone(),
         created_at: now,
         expires_at: now + 86_400,
@@ -398,7 +398,7 @@ async fn a_deactivated_users_session_is_refused_and_removed() {
         .create_session(
             &org.org,
             &Session {
-                token_hash: token.hash().0,
+                token_hash: token.hash().into_string(),
                 user_id: user.id.clone(),
                 created_at: now,
                 expires_at: now + 3600,
@@ -427,7 +427,7 @@ async fn a_deactivated_users_session_is_refused_and_removed() {
     assert_eq!(resp.status(), 401);
     assert_eq!(
         app.store
-            .get_session(&org.org, &token.hash().0, now)
+            .get_session(&org.org, &token.hash().into_string(), now)
             .await
             .unwrap(),
         None

@@ -27,3 +27,4 @@ mod scim_search;
 mod soak;
 mod store_conformance;
 mod store_faults;
+mod xmldsig_independent;

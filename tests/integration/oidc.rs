@@ -130,7 +130,7 @@ pub async fn env() -> Env {
     let scim_token = Secret::generate("scim");
     let mut org = Org::new(&unique_org("oidc"), "https://sso.example.com", 1);
     org.provisioning = Provisioning::Scim;
-    org.scim_token_hash = Some(scim_token.hash().0);
+    org.scim_token_hash = Some(scim_token.hash().into_string());
     org.idp = Some(IdpConfig {
         entity_id: IDP_ENTITY_ID.into(),
         sso_url: Some("https://acme.okta.com/app/acme_app/exk1/sso/saml".into()),
@@ -485,7 +485,7 @@ async fn the_code_flow_issues_a_kms_signed_id_token_and_userinfo_reads_claims_li
     assert!(c["sid"].as_str().is_some_and(|s| s.len() == 32));
 
     let access = tokens["access_token"].as_str().unwrap();
-    assert!(!access.contains(&TokenHash::of(access).0));
+    assert!(!access.contains(&TokenHash::of(access).into_string()));
     let info = env.userinfo(access).await;
     assert_eq!(info.status(), 200, "{}", body_text(&info));
     let info = body_json(&info);
@@ -517,7 +517,11 @@ async fn the_code_flow_issues_a_kms_signed_id_token_and_userinfo_reads_claims_li
         header(&denied, "www-authenticate"),
         r#"Bearer error="invalid_token""#
     );
-    let key = format!("ORG#{}#BCL#{}", env.org.org, TokenHash::of(access).0);
+    let key = format!(
+        "ORG#{}#BCL#{}",
+        env.org.org,
+        TokenHash::of(access).into_string()
+    );
     let notice = env
         .app
         .store
@@ -728,7 +732,11 @@ async fn rp_initiated_logout_ends_the_session_and_returns_to_a_registered_uri_wi
         format!("{AFTER_LOGOUT}?state=bye-1")
     );
     assert_eq!(env.userinfo(access).await.status(), 401);
-    let key = format!("ORG#{}#BCL#{}", env.org.org, TokenHash::of(access).0);
+    let key = format!(
+        "ORG#{}#BCL#{}",
+        env.org.org,
+        TokenHash::of(access).into_string()
+    );
     assert!(env
         .app
         .store
@@ -837,7 +845,13 @@ async fn app_registration_refuses_unsafe_uris_and_shows_the_secret_only_once() {
 #[tokio::test]
 async fn admin_sign_out_and_scim_deletion_end_grants_and_queue_their_back_channel_logouts() {
     let env = env().await;
-    let notice_key = |access: &str| format!("ORG#{}#BCL#{}", env.org.org, TokenHash::of(access).0);
+    let notice_key = |access: &str| {
+        format!(
+            "ORG#{}#BCL#{}",
+            env.org.org,
+            TokenHash::of(access).into_string()
+        )
+    };
     let token = |resp: Resp| async move {
         body_json(&resp)["access_token"]
             .as_str()

@@ -81,7 +81,7 @@ async fn an_app_using_the_openidconnect_crate_signs_in_and_is_logged_out_by_back
     let scim_token = Secret::generate("scim");
     let mut org = Org::new(&unique_org("e2e"), &base, now());
     org.provisioning = Provisioning::Scim;
-    org.scim_token_hash = Some(scim_token.hash().0);
+    org.scim_token_hash = Some(scim_token.hash().into_string());
     org.idp = Some(IdpConfig {
         entity_id: IDP_ENTITY_ID.into(),
         sso_url: Some("https://acme.okta.com/app/acme_app/exk1/sso/saml".into()),

@@ -37,7 +37,7 @@ impl Scim {
         let app = app().await;
         let token = Secret::generate("scim");
         let mut org = Org::new(&unique_org("scim"), "https://sso.example.com", 1);
-        org.scim_token_hash = Some(token.hash().0);
+        org.scim_token_hash = Some(token.hash().into_string());
         org.reactivation = reactivation;
         app.store.create_org(&org).await.unwrap();
         Scim {

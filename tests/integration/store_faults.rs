@@ -177,7 +177,7 @@ async fn org_with_scim_token(app: &App<DynamoStore>) -> (String, String) {
     use shared::store::OrgStore;
     let token = shared::tokens::Secret::generate("scim");
     let mut org = shared::org::Org::new(&unique_org("fault"), "https://sso.example.com", 1);
-    org.scim_token_hash = Some(token.hash().0);
+    org.scim_token_hash = Some(token.hash().into_string());
     app.store.create_org(&org).await.unwrap();
     (org.org, format!("Bearer {}", token.expose()))
 }

@@ -1,14 +1,7 @@
-//! Lambda `scim-users`: see `shared::routes::ROUTES` for the routes it serves.
-
-use lambda_http::{run, service_fn, Error, Request};
-use shared::{App, Function};
+//! Lambda `scim-users`: see `shared::routes::ROUTES` for the routes it serves. It calls its own entry
+//! point, which links only its own handlers (`shared::functions`).
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
-    let app = App::from_env().await?;
-    run(service_fn(|req: Request| {
-        app.handle(Some(Function::ScimUsers), req)
-    }))
-    .await
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::functions::scim_users::run().await
 }

@@ -92,7 +92,7 @@ impl Bench {
         let token = Secret::generate("scim");
         let org_name = format!("bench-{}", shared::tokens::random_hex(4));
         let mut org = Org::new(&org_name, "https://sso.example.com", 1);
-        org.scim_token_hash = Some(token.hash().0);
+        org.scim_token_hash = Some(token.hash().into_string());
         app.store.create_org(&org).await?;
         Ok(Bench {
             app,

@@ -146,3 +146,17 @@ pub async fn update_settings<S: OrgStore>(
 ) -> Result<Value, AdminError> {
     shared::admin::update_settings(store, name, s.into(), now).await
 }
+
+/// `ssoctl org check-certificates`: the daily expiry check at `now` ([`shared::saml::expiry`]),
+/// each notice also as a warning on stderr.
+pub async fn check_certificates<S: OrgStore>(store: &S, now: i64) -> Result<Value, AdminError> {
+    use shared::saml::expiry::{check_all, CHECK_PERIOD};
+    let notices = check_all(store, now, CHECK_PERIOD, |n| {
+        eprintln!(
+            "ssoctl: warning: organization {:?}: signing certificate {} (SHA-256 {}) expires in {} day(s)",
+            n.org, n.position, n.sha256_fingerprint, n.days_before
+        )
+    })
+    .await?;
+    Ok(serde_json::json!({ "notices": notices.iter().map(|n| n.to_json()).collect::<Vec<_>>() }))
+}

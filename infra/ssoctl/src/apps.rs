@@ -85,7 +85,7 @@ pub async fn create_app<S: OidcStore>(
     let client = AppClient {
         client_id: ClientId::generate().as_str().to_string(),
         name: name.to_string(),
-        secret_hash: secret.as_ref().map(|s| s.hash().0),
+        secret_hash: secret.as_ref().map(|s| s.hash().into_string()),
         redirect_uris,
         post_logout_redirect_uris,
         backchannel_logout_uri,
@@ -132,7 +132,7 @@ pub async fn rotate_secret<S: OidcStore>(
         )));
     }
     let secret = Secret::generate("secret");
-    client.secret_hash = Some(secret.hash().0);
+    client.secret_hash = Some(secret.hash().into_string());
     client.updated_at = now;
     let saved = store.update_app_client(&client).await?;
     Ok(app_json(&saved, Some(&secret)))

@@ -147,6 +147,14 @@ pub enum OrgCommand {
     List,
     /// Finish removing the data of deleted organizations (DELETE /api/v1/orgs/{org} starts it).
     Purge,
+    /// The daily IdP certificate check: reports every signing certificate that crossed 30, 7 or
+    /// 1 days before its notAfter in the day before `--now` (docs/okta-setup.md, "Certificate
+    /// rotation"). Deployed, a schedule runs the same check and emits the metric.
+    CheckCertificates {
+        /// The instant to check at, epoch seconds (default: now).
+        #[arg(long)]
+        now: Option<i64>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -237,6 +245,9 @@ fn describe(cert: &Value) -> String {
         ),
         None => "(not a certificate)".to_string(),
     };
+    if cert["expired"] == true {
+        line.push_str("  EXPIRED (still trusted)");
+    }
     if let Some(why) = cert.get("unusable").and_then(Value::as_str) {
         line.push_str(&format!("  UNUSABLE: {why}"));
     }
@@ -259,7 +270,10 @@ pub fn confirm_replacement(
     }
     summary.push_str("The new metadata has:\n");
     for c in &change.new.certificates {
-        summary.push_str(&format!("  {}\n", describe(&admin::certificate_json(c))));
+        summary.push_str(&format!(
+            "  {}\n",
+            describe(&admin::certificate_json(c, now()))
+        ));
     }
     let _ = out.write_all(summary.as_bytes());
     if yes {
@@ -335,7 +349,7 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
                     )
                     .await
                 }
-                OrgCommand::Show { org } => admin::show_org(&store, &org).await,
+                OrgCommand::Show { org } => admin::show_org(&store, &org, now()).await,
                 OrgCommand::SetIdp { org, metadata, yes } => {
                     use std::io::IsTerminal;
                     let confirm = |change: &KeyReplacement| {
@@ -359,6 +373,9 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
                 OrgCommand::Purge => Ok(serde_json::json!({
                     "purged": shared::api::purge_pending(&store, usize::MAX).await
                 })),
+                OrgCommand::CheckCertificates { now: at } => {
+                    admin::check_certificates(&store, at.unwrap_or_else(now)).await
+                }
                 OrgCommand::RekeyNames { org } => match store.rekey_folded_names(&org).await {
                     Ok(changed) => Ok(serde_json::json!({ "org": org, "rekeyed": changed })),
                     Err(e) => Err(e.into()),

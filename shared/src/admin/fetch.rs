@@ -127,6 +127,10 @@ where
 /// Fetches the metadata at `raw` under the rules of this module.
 pub async fn fetch_metadata(raw: &str) -> Result<String, FetchError> {
     let first = metadata_url(raw)?;
+    // reqwest is built without a crypto provider of its own (Cargo.toml: one TLS stack in the
+    // Lambdas): rustls then uses the process default, aws-lc-rs as in the AWS SDK. An `Err` only
+    // means a default is already installed.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .https_only(true)

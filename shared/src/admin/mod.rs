@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::model::org::{validate_org_name, Org, Provisioning, Reactivation};
-use crate::saml::certificate::{self, CertificateInfo};
+use crate::saml::certificate::CertificateInfo;
 use crate::saml::metadata::{
     check_signing_certificates, parse_idp_metadata, CheckedIdp, MetadataError, SkippedCertificate,
 };
@@ -71,38 +71,26 @@ pub async fn fetch_checked_metadata(url: &str) -> Result<CheckedIdp, AdminError>
     check_metadata(url, &text)
 }
 
-/// One certificate as `show`, `create` and `set-idp` print it.
-pub fn certificate_json(info: &CertificateInfo) -> Value {
-    json!({
-        "sha256_fingerprint": info.sha256_fingerprint,
-        "key": info.key.to_string(),
-        "not_before": info.not_before_rfc3339(),
-        "not_after": info.not_after_rfc3339(),
-    })
+/// One certificate as `show`, `create` and `set-idp` print it: fingerprint, key, validity and
+/// whether it has expired at `now` ([`crate::saml::expiry::info_json`]).
+pub fn certificate_json(info: &CertificateInfo, now: i64) -> Value {
+    crate::saml::expiry::info_json(info, now)
 }
 
 /// A stored certificate, described; one stored before keys were checked may be unusable.
-pub fn stored_certificate_json(b64: &str) -> Value {
-    let der = crate::saml::verify::decode_b64(b64).unwrap_or_default();
-    match (
-        certificate::inspect(&der),
-        certificate::verification_key(&der),
-    ) {
-        (Ok(info), Ok(_)) => certificate_json(&info),
-        (Ok(info), Err(why)) => {
-            let mut v = certificate_json(&info);
-            v["unusable"] = json!(why.to_string());
-            v
-        }
-        (Err(why), _) => json!({ "unusable": why.to_string() }),
-    }
+pub fn stored_certificate_json(b64: &str, now: i64) -> Value {
+    crate::saml::expiry::certificate_json(b64, now)
 }
 
-fn skipped_json(skipped: &[SkippedCertificate]) -> Value {
+fn skipped_json(skipped: &[SkippedCertificate], now: i64) -> Value {
     skipped
         .iter()
         .map(|s| {
-            let mut v = s.info.as_ref().map(certificate_json).unwrap_or(json!({}));
+            let mut v = s
+                .info
+                .as_ref()
+                .map(|i| certificate_json(i, now))
+                .unwrap_or(json!({}));
             v["position"] = json!(s.position);
             v["unusable"] = json!(s.reason.to_string());
             v
@@ -110,8 +98,9 @@ fn skipped_json(skipped: &[SkippedCertificate]) -> Value {
         .collect()
 }
 
-/// What an Okta admin pastes, for one org. `scim_token` only when one was just minted.
-pub fn org_json(org: &Org, scim_token: Option<&Secret>) -> Value {
+/// What an Okta admin pastes, for one org. `scim_token` only when one was just minted; `now`
+/// decides which certificates are flagged as expired.
+pub fn org_json(org: &Org, scim_token: Option<&Secret>, now: i64) -> Value {
     let mut v = json!({
         "org": org.org,
         "entity_id": org.entity_id(),
@@ -132,7 +121,7 @@ pub fn org_json(org: &Org, scim_token: Option<&Secret>) -> Value {
         "idp": org.idp.as_ref().map(|i| json!({
             "entity_id": i.entity_id,
             "sso_url": i.sso_url,
-            "signing_certificates": i.certificates.iter().map(|c| stored_certificate_json(c)).collect::<Vec<_>>(),
+            "signing_certificates": i.certificates.iter().map(|c| stored_certificate_json(c, now)).collect::<Vec<_>>(),
         })),
     });
     if let Some(t) = scim_token {
@@ -165,12 +154,12 @@ pub async fn create_org<S: OrgStore>(
     org.reactivation = req.reactivation;
     org.default_app_url = default_app_url;
     org.idp = req.idp.as_ref().map(|c| c.idp.clone());
-    org.scim_token_hash = Some(token.hash().0);
+    org.scim_token_hash = Some(token.hash().into_string());
     match store.create_org(&org).await {
         Ok(()) => {
-            let mut out = org_json(&org, Some(&token));
+            let mut out = org_json(&org, Some(&token), now);
             if let Some(c) = req.idp.filter(|c| !c.skipped.is_empty()) {
-                out["skipped_certificates"] = skipped_json(&c.skipped);
+                out["skipped_certificates"] = skipped_json(&c.skipped, now);
             }
             Ok(out)
         }
@@ -189,8 +178,8 @@ pub async fn existing<S: OrgStore>(store: &S, name: &str) -> Result<Org, AdminEr
         .ok_or_else(|| AdminError::UnknownOrg(name.to_string()))
 }
 
-pub async fn show_org<S: OrgStore>(store: &S, name: &str) -> Result<Value, AdminError> {
-    Ok(org_json(&existing(store, name).await?, None))
+pub async fn show_org<S: OrgStore>(store: &S, name: &str, now: i64) -> Result<Value, AdminError> {
+    Ok(org_json(&existing(store, name).await?, None, now))
 }
 
 /// What `set-idp` is about to do to an org that already verifies with some keys.
@@ -223,7 +212,7 @@ pub async fn set_idp<S: OrgStore>(
                 current: current
                     .certificates
                     .iter()
-                    .map(|c| stored_certificate_json(c))
+                    .map(|c| stored_certificate_json(c, now))
                     .collect(),
                 new: &checked,
             })?;
@@ -232,9 +221,9 @@ pub async fn set_idp<S: OrgStore>(
     org.idp = Some(checked.idp.clone());
     org.updated_at = now;
     let org = store.update_org(&org).await?;
-    let mut out = org_json(&org, None);
+    let mut out = org_json(&org, None, now);
     if !checked.skipped.is_empty() {
-        out["skipped_certificates"] = skipped_json(&checked.skipped);
+        out["skipped_certificates"] = skipped_json(&checked.skipped, now);
     }
     Ok(out)
 }
@@ -247,7 +236,7 @@ pub async fn rotate_scim_token<S: OrgStore>(
 ) -> Result<Value, AdminError> {
     let mut org = existing(store, name).await?;
     let token = Secret::generate("scim");
-    org.scim_token_hash = Some(token.hash().0);
+    org.scim_token_hash = Some(token.hash().into_string());
     org.updated_at = now;
     let org = store.update_org(&org).await?;
     Ok(
@@ -376,5 +365,5 @@ pub async fn update_settings<S: OrgStore>(
     }
     org.updated_at = now;
     let org = store.update_org(&org).await?;
-    Ok(org_json(&org, None))
+    Ok(org_json(&org, None, now))
 }

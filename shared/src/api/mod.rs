@@ -87,7 +87,11 @@ pub(crate) async fn authenticate<S: Store>(
     if !token.starts_with(&format!("{API_KEY_PREFIX}_")) || token.len() > 128 {
         return Err(invalid);
     }
-    match app.store.find_api_key(&TokenHash::of(token).0).await? {
+    match app
+        .store
+        .find_api_key(TokenHash::of(token).as_str())
+        .await?
+    {
         Some(key) if key.matches(token) => Ok(key),
         _ => Err(invalid),
     }

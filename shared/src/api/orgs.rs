@@ -95,7 +95,10 @@ pub(super) async fn list<S: Store>(app: &App<S>, req: &Request) -> Handled {
 
 pub(super) async fn show<S: Store>(app: &App<S>, org: &str) -> Handled {
     Ok((
-        json(StatusCode::OK, &admin::show_org(&app.store, org).await?),
+        json(
+            StatusCode::OK,
+            &admin::show_org(&app.store, org, app.now()).await?,
+        ),
         "ok",
     ))
 }

@@ -71,7 +71,7 @@ pub(super) async fn begin_login<S: Store>(
         .remember_browser_request(
             &ctx.org.org,
             id,
-            &TokenHash::of(browser_secret).0,
+            &TokenHash::of(browser_secret).into_string(),
             ctx.now + REQUEST_TTL_SECONDS,
         )
         .await?;
@@ -86,7 +86,7 @@ pub(super) async fn begin_login<S: Store>(
             host_cookie(&cookie_name, browser_secret, REQUEST_TTL_SECONDS, "None"),
         )
         .body(Body::Empty)
-        .map_err(|e| AppError::bad_request("bad_response", e.to_string()))?;
+        .map_err(AppError::BadResponse)?;
     Ok((resp, "ok"))
 }
 

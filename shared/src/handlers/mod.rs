@@ -5,6 +5,7 @@
 
 mod login;
 pub(crate) mod oidc;
+pub(crate) mod per_function;
 pub mod saml;
 mod scim;
 mod scim_common;
@@ -15,14 +16,13 @@ mod session;
 
 use std::sync::Arc;
 
-use http::Method;
 use lambda_http::{Body, Request, Response};
 
 use crate::config::Config;
 use crate::error::AppError;
 use crate::model::Org;
 use crate::oidc::jwt::Signer;
-use crate::routes::Route;
+use crate::routes::{Function, Route};
 use crate::store::Store;
 
 pub(crate) type Handled = Result<(Response<Body>, &'static str), AppError>;
@@ -53,16 +53,19 @@ pub struct Ctx {
     pub now: i64,
 }
 
+/// Every route (the local stack, `ssoctl local serve`): each route goes to its own function's
+/// dispatcher (`per_function`), so what runs locally is exactly what each Lambda runs.
 pub(crate) async fn dispatch<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request) -> Handled {
-    let method = req.method().clone();
-    match (&ctx.route, method) {
-        (Route::SamlMetadata, Method::GET) => saml::metadata(ctx),
-        (Route::SamlLogin, Method::GET) => saml::login(app, ctx, req).await,
-        (Route::SamlAcs, Method::POST) => saml::acs(app, ctx, req).await,
-        (Route::Session, Method::GET) => session::current(app, ctx, req).await,
-        (Route::Logout, Method::POST) => session::logout(app, ctx, req).await,
-        (Route::SignedIn, Method::GET) => session::signed_in_page(app, ctx, req).await,
-        (r, m) if r.is_scim() => scim::dispatch(app, ctx, req, m).await,
-        (_, m) => Err(AppError::MethodNotAllowed(m)),
+    match ctx.route.function() {
+        Function::SamlMetadata => per_function::saml_metadata(app, ctx, req).await,
+        Function::SamlLogin => per_function::saml_login(app, ctx, req).await,
+        Function::SamlAcs => per_function::saml_acs(app, ctx, req).await,
+        Function::Session => per_function::session(app, ctx, req).await,
+        Function::ScimUsers => per_function::scim_users(app, ctx, req).await,
+        Function::ScimGroups => per_function::scim_groups(app, ctx, req).await,
+        // The provider's routes carry no org: `App::handle` sends them to `oidc::dispatch`.
+        Function::Oidc => Err(AppError::NoRoute),
+        // Nor does the management API's: `App::handle` sends them to `api::dispatch`.
+        Function::Api => Err(AppError::NoRoute),
     }
 }

@@ -68,7 +68,7 @@ fn cacheable_json(value: &Value) -> Result<Response<Body>, AppError> {
         .header("content-type", "application/json")
         .header("cache-control", "public, max-age=300")
         .body(Body::Text(value.to_string()))
-        .map_err(|e| AppError::bad_request("bad_response", e.to_string()))
+        .map_err(AppError::BadResponse)
 }
 
 fn discovery<S: Store>(app: &Services<S>, req: &Request) -> Handled {
@@ -113,7 +113,7 @@ fn see_other(location: &str) -> Result<Response<Body>, AppError> {
         .header("location", location)
         .header("cache-control", "no-store")
         .body(Body::Empty)
-        .map_err(|e| AppError::bad_request("bad_response", e.to_string()))
+        .map_err(AppError::BadResponse)
 }
 
 /// RFC 6749 §4.1.2.1: the error goes back to the (verified) redirect URI, with `state`.
@@ -221,7 +221,7 @@ pub(crate) async fn complete_sign_in<S: Store>(
 ) -> Result<String, AppError> {
     let (code, secret) = AuthorizationCode::mint(org, request_id);
     let issued = IssuedCode {
-        code_hash: secret.hash().0,
+        code_hash: secret.hash().into_string(),
         user_id: user_id.to_string(),
         sid: random_hex(16),
         auth_time: now,
@@ -264,7 +264,7 @@ fn token_error(status: StatusCode, e: ProtocolError) -> Handled {
     let body = json!({ "error": e.error, "error_description": e.description });
     let resp = b
         .body(Body::Text(body.to_string()))
-        .map_err(|err| AppError::bad_request("bad_response", err.to_string()))?;
+        .map_err(AppError::BadResponse)?;
     Ok((resp, e.error))
 }
 
@@ -349,7 +349,7 @@ async fn token<S: Store>(app: &Services<S>, req: &Request) -> Handled {
         (Some(c), Some(s)) => c
             .secret_hash
             .as_ref()
-            .is_some_and(|h| TokenHash(h.clone()).matches(s)),
+            .is_some_and(|h| TokenHash::from_stored(&h).matches(s)),
         // A public client proves nothing here; PKCE below is its proof (RFC 7636 §1).
         (Some(c), None) => c.secret_hash.is_none(),
         (None, _) => false,
@@ -392,7 +392,7 @@ async fn token<S: Store>(app: &Services<S>, req: &Request) -> Handled {
     let Some((request, issued)) = request.and_then(|r| r.code.clone().map(|c| (r, c))) else {
         return invalid_grant("the code is unknown, used or expired");
     };
-    if !TokenHash(issued.code_hash.clone()).matches(&code.secret) {
+    if !TokenHash::from_stored(&issued.code_hash).matches(&code.secret) {
         return invalid_grant("the code is unknown, used or expired");
     }
     if let Some(first) = &issued.redeemed_token_hash {
@@ -429,7 +429,7 @@ async fn token<S: Store>(app: &Services<S>, req: &Request) -> Handled {
     let iss = the_issuer(app, req)?;
     let access_token = mint_access_token(org);
     let grant = Grant {
-        token_hash: TokenHash::of(&access_token).0,
+        token_hash: TokenHash::of(&access_token).into_string(),
         client_id: client.client_id.clone(),
         user_id: user.id.clone(),
         sid: issued.sid.clone(),
@@ -472,7 +472,7 @@ async fn token<S: Store>(app: &Services<S>, req: &Request) -> Handled {
         .header("cache-control", "no-store")
         .header("pragma", "no-cache")
         .body(Body::Text(body.to_string()))
-        .map_err(|e| AppError::bad_request("bad_response", e.to_string()))?;
+        .map_err(AppError::BadResponse)?;
     Ok((resp, "ok"))
 }
 
@@ -487,7 +487,7 @@ fn invalid_token() -> Handled {
             json!({ "error": "invalid_token", "error_description": "the access token is unknown, revoked or expired" })
                 .to_string(),
         ))
-        .map_err(|e| AppError::bad_request("bad_response", e.to_string()))?;
+        .map_err(AppError::BadResponse)?;
     Ok((resp, "invalid_token"))
 }
 
@@ -503,7 +503,7 @@ async fn userinfo<S: Store>(app: &Services<S>, req: &Request) -> Handled {
     let now = app.now();
     let Some(grant) = app
         .store
-        .get_grant(org, &TokenHash::of(token).0, now)
+        .get_grant(org, &TokenHash::of(token).into_string(), now)
         .await?
     else {
         return invalid_token();

@@ -151,7 +151,7 @@ pub(super) async fn acs<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request) -
                 .ok_or(saml(SamlError::RequestNotFromThisBrowser))?;
             Some(AnsweredRequest {
                 id: id.clone(),
-                browser_hash: TokenHash::of(presented).0,
+                browser_hash: TokenHash::of(presented).into_string(),
             })
         }
         None => None,
@@ -180,7 +180,7 @@ pub(super) async fn acs<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request) -
             request: request.clone(),
             sign_in_id: sign_in_id.clone(),
             session: Session {
-                token_hash: token.hash().0,
+                token_hash: token.hash().into_string(),
                 user_id,
                 created_at: ctx.now,
                 expires_at,
@@ -238,7 +238,7 @@ pub(super) async fn acs<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request) -
         .header("cache-control", "no-store")
         .header(NOSNIFF.0, NOSNIFF.1)
         .body(Body::Empty)
-        .map_err(|e| AppError::bad_request("bad_response", e.to_string()))?;
+        .map_err(AppError::BadResponse)?;
     Ok((resp, "ok"))
 }
 

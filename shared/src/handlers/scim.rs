@@ -20,7 +20,7 @@ use crate::tokens::TokenHash;
 fn authenticate(ctx: &Ctx, req: &Request) -> Result<(), AppError> {
     let token = bearer_token(req).ok_or(AppError::Unauthorized("missing bearer token"))?;
     match &ctx.org.scim_token_hash {
-        Some(h) if TokenHash(h.clone()).matches(token) => Ok(()),
+        Some(h) if TokenHash::from_stored(&h).matches(token) => Ok(()),
         _ => Err(AppError::Unauthorized("invalid bearer token")),
     }
 }
@@ -40,7 +40,8 @@ async fn rate_limit<S: Store>(app: &Services<S>, ctx: &Ctx) -> Result<(), AppErr
     Err(AppError::RateLimited(1))
 }
 
-pub(super) async fn dispatch<S: Store>(
+/// The routes of the `scim-users` function: discovery, Users, and the SCIM catch-all.
+pub(super) async fn dispatch_users<S: Store>(
     app: &Services<S>,
     ctx: &Ctx,
     req: &Request,
@@ -82,9 +83,6 @@ pub(super) async fn dispatch<S: Store>(
         Route::ScimUsers(Some(s)) if s == SEARCH => {
             scim_search::search(app, ctx, req, method, Target::Users).await
         }
-        Route::ScimGroups(Some(s)) if s == SEARCH => {
-            scim_search::search(app, ctx, req, method, Target::Groups).await
-        }
         Route::ScimUnknown if req.uri().path().ends_with(&format!("/scim/v2/{SEARCH}")) => {
             scim_search::search(app, ctx, req, method, Target::All).await
         }
@@ -96,6 +94,24 @@ pub(super) async fn dispatch<S: Store>(
                 &projection,
                 scim_users::handle(app, ctx, req, method, id.as_deref()).await,
             )
+        }
+        _ => Err(AppError::NotFound("no such SCIM endpoint".into())),
+    }
+}
+
+/// The routes of the `scim-groups` function. A separate entry point so that `scim-users` does not
+/// link the Groups code, nor `scim-groups` the Users code (issue 10 item 8).
+pub(super) async fn dispatch_groups<S: Store>(
+    app: &Services<S>,
+    ctx: &Ctx,
+    req: &Request,
+    method: Method,
+) -> Handled {
+    authenticate(ctx, req)?;
+    rate_limit(app, ctx).await?;
+    match &ctx.route {
+        Route::ScimGroups(Some(s)) if s == SEARCH => {
+            scim_search::search(app, ctx, req, method, Target::Groups).await
         }
         Route::ScimGroups(id) => {
             let projection = projection_of(req)?;

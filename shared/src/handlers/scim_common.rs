@@ -5,9 +5,12 @@ use http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::Value;
 
+use std::future::Future;
+
 use crate::error::AppError;
 use crate::http::{body_bytes, header, scim_json};
 use crate::scim::{etag, ScimError};
+use crate::store::StoreError;
 
 /// Largest request body we read (the issue: > 1 MiB is 413).
 pub(super) const MAX_BODY: usize = 1 << 20;
@@ -79,10 +82,49 @@ pub(super) fn check_if_match(req: &Request, version: u64) -> Result<(), AppError
     }
 }
 
+/// Attempts at a read-modify-write that lost a race to another writer (without If-Match, the
+/// later request re-applies itself to the winner's result: no update is lost).
+pub(super) const ATTEMPTS: usize = 12;
+
+/// The SCIM 404 for a resource of `kind` ("User", "Group") (RFC 7644 §3.12).
+pub(super) fn not_found(kind: &str, id: &str) -> AppError {
+    AppError::NotFound(format!("{kind} {id} not found"))
+}
+
+/// Runs one read-modify-write (`attempt(n)`, n = 1, 2, …: read, check If-Match, write at the
+/// version read) under optimistic concurrency, the one place Users and Groups decide what a
+/// version conflict means (RFC 7644 §3.14): when the client pinned a version with If-Match, its
+/// 412; otherwise another attempt after a backoff, at most [`ATTEMPTS`], then 429 + Retry-After
+/// (Okta retries those).
+pub(super) async fn retry_on_conflict<T, F, Fut>(
+    req: &Request,
+    what: &str,
+    mut attempt: F,
+) -> Result<T, AppError>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = Result<T, AppError>>,
+{
+    let pinned = has_if_match(req);
+    for n in 1..=ATTEMPTS {
+        match attempt(n).await {
+            Err(AppError::Store(StoreError::VersionConflict)) if pinned => {
+                return Err(AppError::PreconditionFailed(format!(
+                    "the {what} changed since If-Match's version"
+                )))
+            }
+            Err(AppError::Store(StoreError::VersionConflict)) if n < ATTEMPTS => backoff(n).await,
+            other => return other,
+        }
+    }
+    // Still contended after every attempt: ask the client to retry later.
+    Err(AppError::Store(StoreError::Throttled))
+}
+
 /// Randomized, growing pause before re-trying a read-modify-write that lost a race, so that
 /// contending writers spread out instead of colliding again.
 pub(super) async fn backoff(attempt: usize) {
-    use rand::Rng;
+    use rand::RngExt;
     let cap = 10u64 << attempt.min(5);
     let ms = rand::rng().random_range(1..=cap);
     tokio::time::sleep(std::time::Duration::from_millis(ms)).await;

@@ -8,7 +8,9 @@ use http::{Method, StatusCode};
 use lambda_http::Request;
 use serde_json::Value;
 
-use super::scim_common::{check_if_match, has_if_match, query_pairs, read_json, resource};
+use super::scim_common::{
+    check_if_match, has_if_match, query_pairs, read_json, resource, retry_on_conflict,
+};
 use super::Handled;
 use super::{Ctx, Services};
 use crate::error::AppError;
@@ -16,9 +18,7 @@ use crate::http::{empty, scim_json};
 use crate::scim::group::{self, GroupPatch};
 use crate::scim::list::{self, Kind, Lookup, Plan};
 use crate::scim::{check_schemas, patch, ScimError, MAX_ID_BYTES, SCHEMA_GROUP};
-use crate::store::{Group, Store, StoreError};
-
-const ATTEMPTS: usize = 12;
+use crate::store::{Entity, Group, Store, StoreError};
 
 pub(super) async fn handle<S: Store>(
     app: &Services<S>,
@@ -43,7 +43,7 @@ pub(super) async fn handle<S: Store>(
 }
 
 fn not_found(id: &str) -> AppError {
-    AppError::NotFound(format!("Group {id} not found"))
+    super::scim_common::not_found("Group", id)
 }
 
 async fn load<S: Store>(app: &Services<S>, ctx: &Ctx, id: &str) -> Result<Group, AppError> {
@@ -114,7 +114,7 @@ async fn write_members<S: Store>(
     if !add.is_empty() {
         match app.store.add_members(org, id, add, ctx.now).await {
             Ok(()) => {}
-            Err(StoreError::NotFound("user")) => {
+            Err(StoreError::NotFound(Entity::User)) => {
                 return Err(ScimError::new(
                     "invalidValue",
                     "a member is not a user of this organization",
@@ -162,7 +162,7 @@ async fn create<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request) -> Handle
         .await
     {
         Ok(g) => g,
-        Err(StoreError::NotFound("user")) => {
+        Err(StoreError::NotFound(Entity::User)) => {
             return Err(ScimError::new(
                 "invalidValue",
                 "a member is not a user of this organization",
@@ -238,37 +238,35 @@ async fn save_group<S: Store>(
     app: &Services<S>,
     ctx: &Ctx,
     req: &Request,
-    mut g: Group,
+    g: Group,
     display_name: Option<String>,
     external_id: Option<Option<String>>,
 ) -> Result<Group, AppError> {
-    for attempt in 1..=ATTEMPTS {
-        let mut next = g.clone();
-        if let Some(n) = &display_name {
-            next.display_name = n.clone();
-        }
-        if let Some(e) = &external_id {
-            next.external_id = e.clone();
-        }
-        if next == g {
-            return Ok(g);
-        }
-        match app.store.update_group(&ctx.org.org, &next, ctx.now).await {
-            Ok(saved) => return Ok(saved),
-            Err(StoreError::VersionConflict) if !has_if_match(req) && attempt < ATTEMPTS => {
-                super::scim_common::backoff(attempt).await;
-                g = load(app, ctx, &g.id).await?;
+    let first = g;
+    retry_on_conflict(req, "group", |n| {
+        let first = first.clone();
+        let (display_name, external_id) = (&display_name, &external_id);
+        async move {
+            // The first attempt writes over what the caller read; a retry re-reads.
+            let g = if n == 1 {
+                first
+            } else {
+                load(app, ctx, &first.id).await?
+            };
+            let mut next = g.clone();
+            if let Some(n) = display_name {
+                next.display_name = n.clone();
             }
-            Err(StoreError::VersionConflict) if has_if_match(req) => {
-                return Err(AppError::PreconditionFailed(
-                    "the group changed since If-Match's version".into(),
-                ))
+            if let Some(e) = external_id {
+                next.external_id = e.clone();
             }
-            Err(e) => return Err(e.into()),
+            if next == g {
+                return Ok(g);
+            }
+            Ok(app.store.update_group(&ctx.org.org, &next, ctx.now).await?)
         }
-    }
-    // Still contended after every attempt: ask the client to retry later (Okta does).
-    Err(AppError::Store(StoreError::Throttled))
+    })
+    .await
 }
 
 /// Member delta against the current list, for a full replacement.

@@ -4,7 +4,9 @@ use http::{Method, StatusCode};
 use lambda_http::Request;
 use serde_json::Value;
 
-use super::scim_common::{check_if_match, has_if_match, query_pairs, read_json, resource};
+use super::scim_common::{
+    check_if_match, has_if_match, query_pairs, read_json, resource, retry_on_conflict,
+};
 use super::Handled;
 use super::{Ctx, Services};
 use crate::error::AppError;
@@ -15,10 +17,6 @@ use crate::scim::list::{self, Kind, Lookup, Plan};
 use crate::scim::user::{self, UserInput, EXTENSIONS};
 use crate::scim::{check_schemas, patch, MAX_ID_BYTES, SCHEMA_USER};
 use crate::store::{NewUser, Store, StoreError, User};
-
-/// Attempts at a read-modify-write that lost a race to another writer (without If-Match, the
-/// later request re-applies itself to the winner's result: no update is lost).
-const ATTEMPTS: usize = 12;
 
 pub(super) async fn handle<S: Store>(
     app: &Services<S>,
@@ -43,7 +41,7 @@ pub(super) async fn handle<S: Store>(
 }
 
 fn not_found(id: &str) -> AppError {
-    AppError::NotFound(format!("User {id} not found"))
+    super::scim_common::not_found("User", id)
 }
 
 /// The user's groups as (id, displayName), sorted by name.
@@ -228,31 +226,21 @@ async fn modify<S: Store>(
     id: &str,
     change: impl Fn(&User) -> Result<UserInput, AppError>,
 ) -> Handled {
-    for attempt in 1..=ATTEMPTS {
+    let change = &change;
+    let u = retry_on_conflict(req, "user", |_| async move {
         let stored = app
             .store
             .get_user(&ctx.org.org, id)
             .await?
             .ok_or_else(|| not_found(id))?;
         check_if_match(req, stored.version)?;
-        let input = change(&stored)?;
-        match save(app, ctx, &stored, input).await {
-            Ok(u) => {
-                return Ok((
-                    resource(StatusCode::OK, &full(app, ctx, &u).await?, u.version),
-                    "ok",
-                ))
-            }
-            Err(AppError::Store(StoreError::VersionConflict))
-                if !has_if_match(req) && attempt < ATTEMPTS =>
-            {
-                super::scim_common::backoff(attempt).await
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    // Still contended after every attempt: ask the client to retry later (Okta does).
-    Err(AppError::Store(StoreError::Throttled))
+        save(app, ctx, &stored, change(&stored)?).await
+    })
+    .await?;
+    Ok((
+        resource(StatusCode::OK, &full(app, ctx, &u).await?, u.version),
+        "ok",
+    ))
 }
 
 async fn replace<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
@@ -279,7 +267,7 @@ async fn patch_user<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request, id: &
 }
 
 async fn delete<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
-    for attempt in 1..=ATTEMPTS {
+    retry_on_conflict(req, "user", |_| async move {
         if has_if_match(req) {
             let stored = app
                 .store
@@ -288,15 +276,12 @@ async fn delete<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request, id: &str)
                 .ok_or_else(|| not_found(id))?;
             check_if_match(req, stored.version)?;
         }
-        // The store deletes at the version it reads; a concurrent update makes it retry here.
+        // The store deletes at the version it reads; a concurrent update is a conflict.
         match app.store.delete_user(&ctx.org.org, id).await {
-            Ok(()) => return Ok((empty(StatusCode::NO_CONTENT), "deleted")),
-            Err(StoreError::NotFound(_)) => return Err(not_found(id)),
-            Err(StoreError::VersionConflict) if attempt < ATTEMPTS => {
-                super::scim_common::backoff(attempt).await
-            }
-            Err(e) => return Err(e.into()),
+            Ok(()) => Ok((empty(StatusCode::NO_CONTENT), "deleted")),
+            Err(StoreError::NotFound(_)) => Err(not_found(id)),
+            Err(e) => Err(e.into()),
         }
-    }
-    Err(AppError::Store(StoreError::Throttled))
+    })
+    .await
 }

@@ -33,7 +33,7 @@ async fn find_session<S: Store>(
         let hash = TokenHash::of(token);
         if let Some(s) = app
             .store
-            .get_session(&ctx.org.org, &hash.0, ctx.now)
+            .get_session(&ctx.org.org, hash.as_str(), ctx.now)
             .await?
         {
             return Ok(Some((hash, s)));
@@ -57,7 +57,7 @@ async fn signed_in_user<S: Store>(
     match app.store.get_user(org, &session.user_id).await? {
         Some(u) if u.active => Ok(Some((session, u))),
         _ => {
-            app.store.delete_session(org, &hash.0).await?;
+            app.store.delete_session(org, hash.as_str()).await?;
             Ok(None)
         }
     }
@@ -85,7 +85,7 @@ pub(super) async fn current<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Reques
 /// for the one-time code too), so a browser's logout leaves no token of that sign-in alive.
 pub(super) async fn logout<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request) -> Handled {
     if let Some((hash, _)) = find_session(app, ctx, req, true).await? {
-        app.store.end_sign_in(&ctx.org.org, &hash.0).await?;
+        app.store.end_sign_in(&ctx.org.org, hash.as_str()).await?;
     }
     let clear = host_cookie(&session_cookie_name(&ctx.org.org), "", 0, "Lax");
     let resp = Response::builder()
@@ -94,7 +94,7 @@ pub(super) async fn logout<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request
         .header("cache-control", "no-store")
         .header(NOSNIFF.0, NOSNIFF.1)
         .body(Body::Empty)
-        .map_err(|e| AppError::bad_request("bad_response", e.to_string()))?;
+        .map_err(AppError::BadResponse)?;
     Ok((resp, "ok"))
 }
 

@@ -65,7 +65,7 @@ impl ApiKey {
         let key = ApiKey {
             id: format!("key_{}", crate::tokens::random_hex(8)),
             name,
-            key_hash: secret.hash().0,
+            key_hash: secret.hash().into_string(),
             created_at: now,
         };
         (key, secret)
@@ -73,7 +73,7 @@ impl ApiKey {
 
     /// Does `presented` hash to this key? Constant time (`TokenHash::matches`).
     pub fn matches(&self, presented: &str) -> bool {
-        TokenHash(self.key_hash.clone()).matches(presented)
+        TokenHash::from_stored(&self.key_hash).matches(presented)
     }
 }
 

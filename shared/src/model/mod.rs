@@ -12,7 +12,7 @@ pub mod user;
 pub mod user_name;
 
 pub use group::Group;
-pub use org::{IdpConfig, Org, Provisioning, Reactivation};
+pub use org::{IdpConfig, Org, OrgName, Provisioning, Reactivation};
 pub use session::Session;
 pub use user::{NewUser, User};
 pub use user_name::UserName;

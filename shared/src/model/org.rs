@@ -190,23 +190,53 @@ impl Org {
     }
 }
 
-/// Organization names are URL path segments and key prefixes: `[a-z0-9-]`, 1..=63, no leading or
-/// trailing hyphen (DNS-label rules, so they also work as subdomains later).
-pub fn validate_org_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 63
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "organization name {name:?} must be 1-63 characters of a-z, 0-9 and '-', not starting or ending with '-'"
-        ))
+/// An organization name, checked once where it enters (the URL, the CLI): a DNS label —
+/// `[a-z0-9-]`, 1..=63, no leading or trailing hyphen (RFC 1035 §2.3.1) — so it is safe as a URL
+/// path segment, inside store keys (it can never carry `#`, the key separator of
+/// `store::keys`) and as a subdomain later.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct OrgName(String);
+
+impl OrgName {
+    pub fn parse(name: &str) -> Result<OrgName, String> {
+        let ok = !name.is_empty()
+            && name.len() <= 63
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !name.starts_with('-')
+            && !name.ends_with('-');
+        if ok {
+            Ok(OrgName(name.to_string()))
+        } else {
+            Err(format!(
+                "organization name {name:?} must be 1-63 characters of a-z, 0-9 and '-', not starting or ending with '-'"
+            ))
+        }
     }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for OrgName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for OrgName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        OrgName::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Whether `name` is an [`OrgName`] (for callers that keep the `&str`).
+pub fn validate_org_name(name: &str) -> Result<(), String> {
+    OrgName::parse(name).map(|_| ())
 }
 
 #[cfg(test)]
@@ -230,6 +260,16 @@ mod tests {
         ] {
             assert!(validate_org_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_org_name_never_carries_the_key_separator_and_is_checked_when_read_back_too() {
+        assert!(OrgName::parse("ac#me").is_err());
+        assert_eq!(OrgName::parse("acme-2").unwrap().as_str(), "acme-2");
+        let stored: Result<OrgName, _> = serde_json::from_str("\"ORG#x\"");
+        assert!(stored.is_err());
+        let ok: OrgName = serde_json::from_str("\"acme\"").unwrap();
+        assert_eq!(ok.to_string(), "acme");
     }
 
     #[test]

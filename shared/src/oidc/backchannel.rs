@@ -62,6 +62,10 @@ impl Outcome {
 fn http_client() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
+        // reqwest is built without a crypto provider of its own (Cargo.toml: one TLS stack in
+        // the Lambdas): rustls then uses the process default, aws-lc-rs as in the AWS SDK. An
+        // `Err` only means a default is already installed.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         reqwest::Client::builder()
             .timeout(ATTEMPT_TIMEOUT)
             // A registered endpoint that redirects is misconfigured; following it could send

@@ -1,17 +1,20 @@
 //! ES256 JSON Web Signatures (RFC 7515, RFC 7518 §3.4) made by an AWS KMS key (ECC_NIST_P256,
-//! SIGN_VERIFY): the private key never leaves KMS. KMS answers a DER ECDSA signature; JWS wants
-//! the raw 64-byte `r ‖ s`, which RustCrypto's `p256` converts. The public keys (for the JWKS and
-//! for checking an `id_token_hint`) come from GetPublicKey once per warm Lambda.
+//! SIGN_VERIFY): the private key never leaves KMS. KMS answers a DER ECDSA signature
+//! (`Ecdsa-Sig-Value`, RFC 3279 §2.2.3); JWS wants the raw 64-byte `r ‖ s` (RFC 7518 §3.4), so the
+//! two integers are read with the `der` crate and left-padded to 32 octets. The public keys (for
+//! the JWKS and for checking an `id_token_hint`) come from GetPublicKey once per warm Lambda and
+//! are verified with `aws-lc-rs`.
 
+use aws_lc_rs::signature::{ParsedPublicKey, ECDSA_P256_SHA256_FIXED};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use p256::ecdsa::signature::Verifier;
-use p256::ecdsa::{Signature, VerifyingKey};
-use p256::pkcs8::DecodePublicKey;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use x509_cert::der::asn1::UintRef;
+use x509_cert::der::{Decode, Reader, SliceReader};
+use x509_cert::spki::SubjectPublicKeyInfoRef;
 
 use crate::error::AppError;
 
@@ -28,7 +31,62 @@ pub struct Verified {
 
 struct PublicKey {
     kid: String,
-    key: VerifyingKey,
+    key: ParsedPublicKey,
+    /// The affine coordinates, 32 octets each (RFC 7518 §6.2.1.2).
+    x: Vec<u8>,
+    y: Vec<u8>,
+}
+
+/// id-ecPublicKey with the named curve P-256 (RFC 5480 §2.1.1, §2.1.1.1).
+const EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
+const SECP256R1: &str = "1.2.840.10045.3.1.7";
+
+/// A P-256 key from a DER SubjectPublicKeyInfo (what KMS GetPublicKey answers).
+fn p256_public_key(kid: String, spki: &[u8]) -> Result<PublicKey, String> {
+    let info = SubjectPublicKeyInfoRef::from_der(spki).map_err(|e| e.to_string())?;
+    let curve = info
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<x509_cert::der::asn1::ObjectIdentifier>().ok());
+    if info.algorithm.oid.to_string() != EC_PUBLIC_KEY
+        || curve.map(|c| c.to_string()).as_deref() != Some(SECP256R1)
+    {
+        return Err("not an EC P-256 key".into());
+    }
+    // The uncompressed point 04 ‖ x ‖ y (SEC 1 §2.3.3); AWS-LC checks it is on the curve.
+    let point = info
+        .subject_public_key
+        .as_bytes()
+        .filter(|p| p.len() == 65 && p[0] == 4)
+        .ok_or("not an uncompressed P-256 point")?;
+    let key = ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point).map_err(|e| e.to_string())?;
+    Ok(PublicKey {
+        kid,
+        key,
+        x: point[1..33].to_vec(),
+        y: point[33..].to_vec(),
+    })
+}
+
+/// `r ‖ s`, 32 octets each, from a DER `Ecdsa-Sig-Value` (RFC 3279 §2.2.3).
+fn der_signature_to_fixed(der: &[u8]) -> Option<[u8; 64]> {
+    let mut reader = SliceReader::new(der).ok()?;
+    let (r, s) = reader
+        .sequence(|seq| {
+            Ok::<_, x509_cert::der::Error>((UintRef::decode(seq)?, UintRef::decode(seq)?))
+        })
+        .ok()?;
+    reader.finish().ok()?;
+    let mut out = [0u8; 64];
+    let (r_half, s_half) = out.split_at_mut(32);
+    for (int, half) in [(r, r_half), (s, s_half)] {
+        // UintRef strips leading zeros; longer than 32 octets is not a P-256 value.
+        let bytes = int.as_bytes();
+        let at = half.len().checked_sub(bytes.len())?;
+        half[at..].copy_from_slice(bytes);
+    }
+    Some(out)
 }
 
 pub struct Signer {
@@ -124,11 +182,9 @@ impl Signer {
         let der = out
             .signature()
             .ok_or_else(|| AppError::Kms("KMS returned no signature".into()))?;
-        let sig = Signature::from_der(der.as_ref()).map_err(|e| AppError::Kms(Box::new(e)))?;
-        Ok(format!(
-            "{input}.{}",
-            URL_SAFE_NO_PAD.encode(sig.to_bytes())
-        ))
+        let sig = der_signature_to_fixed(der.as_ref())
+            .ok_or_else(|| AppError::Kms("KMS returned a malformed ECDSA signature".into()))?;
+        Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
     }
 
     async fn public_keys(&self) -> Result<&[PublicKey], AppError> {
@@ -149,12 +205,9 @@ impl Signer {
                     let spki = out
                         .public_key()
                         .ok_or_else(|| AppError::Kms("KMS returned no public key".into()))?;
-                    let key = VerifyingKey::from_public_key_der(spki.as_ref())
+                    let key = p256_public_key(kid_of(id).to_string(), spki.as_ref())
                         .map_err(|e| AppError::Kms(format!("not a P-256 key: {e}").into()))?;
-                    keys.push(PublicKey {
-                        kid: kid_of(id).to_string(),
-                        key,
-                    });
+                    keys.push(key);
                 }
                 Ok::<_, AppError>(keys)
             })
@@ -170,12 +223,11 @@ impl Signer {
             .await?
             .iter()
             .map(|k| {
-                let point = k.key.to_encoded_point(false);
                 json!({
                     "kty": "EC",
                     "crv": "P-256",
-                    "x": point.x().map(|x| URL_SAFE_NO_PAD.encode(x)),
-                    "y": point.y().map(|y| URL_SAFE_NO_PAD.encode(y)),
+                    "x": URL_SAFE_NO_PAD.encode(&k.x),
+                    "y": URL_SAFE_NO_PAD.encode(&k.y),
                     "use": "sig",
                     "alg": "ES256",
                     "kid": k.kid,
@@ -211,15 +263,11 @@ impl Signer {
         let Some(key) = keys.iter().find(|k| header["kid"] == k.kid.as_str()) else {
             return Ok(None);
         };
-        let Some(sig) = URL_SAFE_NO_PAD
-            .decode(s)
-            .ok()
-            .and_then(|b| Signature::from_slice(&b).ok())
-        else {
+        let Some(sig) = URL_SAFE_NO_PAD.decode(s).ok().filter(|b| b.len() == 64) else {
             return Ok(None);
         };
         let input = &jwt[..h.len() + 1 + p.len()];
-        if key.key.verify(input.as_bytes(), &sig).is_err() {
+        if key.key.verify_sig(input.as_bytes(), &sig).is_err() {
             return Ok(None);
         }
         let claims = URL_SAFE_NO_PAD
@@ -233,6 +281,35 @@ impl Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Against RustCrypto `p256` (a dev-dependency): the DER → `r ‖ s` conversion and the key
+    /// import agree with a second implementation, and a changed signature fails.
+    #[test]
+    fn kms_shaped_der_signatures_become_jose_signatures_that_verify() {
+        use p256::ecdsa::signature::Signer as _;
+        use p256::pkcs8::EncodePublicKey;
+        let signing = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+        let spki = signing.verifying_key().to_public_key_der().unwrap();
+        let key = p256_public_key("k".into(), spki.as_bytes()).unwrap();
+        let point = signing.verifying_key().to_encoded_point(false);
+        assert_eq!(Some(key.x.as_slice()), point.x().map(|x| x.as_slice()));
+        assert_eq!(Some(key.y.as_slice()), point.y().map(|y| y.as_slice()));
+        for msg in [&b"a.b"[..], b"eyJ.eyJ", &[0u8; 300]] {
+            let sig: p256::ecdsa::Signature = signing.sign(msg);
+            let fixed = der_signature_to_fixed(sig.to_der().as_bytes()).unwrap();
+            assert_eq!(fixed.as_slice(), sig.to_bytes().as_slice());
+            assert!(key.key.verify_sig(msg, &fixed).is_ok());
+            let mut flipped = fixed;
+            flipped[40] ^= 1;
+            assert!(key.key.verify_sig(msg, &flipped).is_err());
+        }
+        assert!(der_signature_to_fixed(b"\x30\x03\x02\x01\x00junk").is_none());
+        assert!(der_signature_to_fixed(&[0x30, 0x25, 0x02, 0x21, 1]).is_none());
+        // An RSA or a P-384 SubjectPublicKeyInfo is not a P-256 key.
+        let p384 = p384::ecdsa::SigningKey::from_slice(&[7u8; 48]).unwrap();
+        let spki = p384.verifying_key().to_public_key_der().unwrap();
+        assert!(p256_public_key("k".into(), spki.as_bytes()).is_err());
+    }
 
     #[test]
     fn the_kid_is_the_key_id_even_when_an_arn_is_configured() {

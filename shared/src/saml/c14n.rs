@@ -130,6 +130,7 @@ pub fn canonicalize<'a>(
         rendered: Vec::with_capacity(8),
         undo: Vec::with_capacity(8),
         wanted: Vec::with_capacity(8),
+        attrs: Vec::with_capacity(8),
         out,
         stats: Stats::default(),
     };
@@ -154,6 +155,8 @@ struct Canonicalizer<'a, 'o> {
     undo: Vec<Undo<'a>>,
     /// Scratch: the prefixes one element must consider.
     wanted: Vec<&'a str>,
+    /// Scratch: one element's attributes as (namespace URI, local name, qualified name, value).
+    attrs: Vec<(&'a str, &'a str, &'a str, &'a str)>,
     out: &'o mut Vec<u8>,
     stats: Stats,
 }
@@ -266,25 +269,27 @@ impl<'a> Canonicalizer<'a, '_> {
         }
         self.wanted = wanted; // keep the allocation for the next element
 
-        let mut attrs: Vec<(&str, &str, &str, &str)> = node
-            .attributes()
-            .map(|a| {
-                (
-                    a.namespace().unwrap_or(""),
-                    a.name(),
-                    &src[a.range_qname()],
-                    a.value(),
-                )
-            })
-            .collect();
-        attrs.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        for (_, _, q, v) in attrs {
+        let mut attrs = std::mem::take(&mut self.attrs);
+        attrs.clear();
+        attrs.extend(node.attributes().map(|a| {
+            (
+                a.namespace().unwrap_or(""),
+                a.name(),
+                &src[a.range_qname()],
+                a.value(),
+            )
+        }));
+        if attrs.len() > 1 {
+            attrs.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        }
+        for &(_, _, q, v) in &attrs {
             self.out.push(b' ');
             self.out.extend_from_slice(q.as_bytes());
             self.out.extend_from_slice(b"=\"");
             escape_attr(v, self.out);
             self.out.push(b'"');
         }
+        self.attrs = attrs; // keep the allocation for the next element
         self.out.push(b'>');
 
         for child in node.children() {
@@ -326,30 +331,44 @@ impl<'a> Canonicalizer<'a, '_> {
     }
 }
 
-fn escape_text(s: &str, out: &mut Vec<u8>) {
-    for b in s.bytes() {
-        match b {
-            b'&' => out.extend_from_slice(b"&amp;"),
-            b'<' => out.extend_from_slice(b"&lt;"),
-            b'>' => out.extend_from_slice(b"&gt;"),
-            b'\r' => out.extend_from_slice(b"&#xD;"),
-            _ => out.push(b),
+/// Copies `s`, replacing each byte `escape` maps: runs without such bytes are copied whole
+/// (one `extend_from_slice` per run, not one `push` per byte), which is most of a document.
+#[inline]
+fn escape_into(s: &str, out: &mut Vec<u8>, escape: impl Fn(u8) -> Option<&'static [u8]>) {
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if let Some(replacement) = escape(b) {
+            out.extend_from_slice(&bytes[run..i]);
+            out.extend_from_slice(replacement);
+            run = i + 1;
         }
     }
+    out.extend_from_slice(&bytes[run..]);
 }
 
+/// Text nodes: `& < > CR` (C14N 1.0 §2.3).
+fn escape_text(s: &str, out: &mut Vec<u8>) {
+    escape_into(s, out, |b| match b {
+        b'&' => Some(b"&amp;"),
+        b'<' => Some(b"&lt;"),
+        b'>' => Some(b"&gt;"),
+        b'\r' => Some(b"&#xD;"),
+        _ => None,
+    })
+}
+
+/// Attribute values: `& < " TAB LF CR` (C14N 1.0 §2.3).
 fn escape_attr(s: &str, out: &mut Vec<u8>) {
-    for b in s.bytes() {
-        match b {
-            b'&' => out.extend_from_slice(b"&amp;"),
-            b'<' => out.extend_from_slice(b"&lt;"),
-            b'"' => out.extend_from_slice(b"&quot;"),
-            b'\t' => out.extend_from_slice(b"&#x9;"),
-            b'\n' => out.extend_from_slice(b"&#xA;"),
-            b'\r' => out.extend_from_slice(b"&#xD;"),
-            _ => out.push(b),
-        }
-    }
+    escape_into(s, out, |b| match b {
+        b'&' => Some(b"&amp;"),
+        b'<' => Some(b"&lt;"),
+        b'"' => Some(b"&quot;"),
+        b'\t' => Some(b"&#x9;"),
+        b'\n' => Some(b"&#xA;"),
+        b'\r' => Some(b"&#xD;"),
+        _ => None,
+    })
 }
 
 #[cfg(test)]

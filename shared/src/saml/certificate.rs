@@ -6,23 +6,28 @@
 //! Profile §2.1, "trust is established by the metadata, not by PKI"). Dates and fingerprints are
 //! shown to admins so they can tell certificates apart during a rotation.
 //!
-//! Usable means: an RSA key (we verify RSA PKCS#1 v1.5 only, see [`super::verify`]) of at least
-//! 2048 bits (NIST SP 800-131A Rev. 2 §3 disallows RSA below 2048 bits for signatures), that the
-//! `rsa` crate accepts (at most 8192 bits, a sane exponent).
+//! Usable means: a key [`super::keys`] verifies with — RSA of at least 2048 bits (NIST SP 800-131A
+//! Rev. 2 §3 disallows RSA below 2048 bits for signatures) and at most 8192 (AWS-LC's bound), or EC
+//! on P-256 or P-384 (RFC 5480 §2.1.1.1) — that AWS-LC accepts (modulus and exponent, point on
+//! the curve). Validity dates never make a certificate unusable: Okta keeps signing with an
+//! expired certificate until the admin rotates it, so expiry is shown and warned about instead.
 
 use std::fmt;
 
-use rsa::pkcs1::der::asn1::UintRef;
-use rsa::pkcs1::der::{Decode, Encode};
-use rsa::pkcs8::DecodePublicKey;
-use rsa::PublicKey as RsaPublicKey;
+use aws_lc_rs::signature::RsaParameters;
 use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use x509_cert::der::asn1::ObjectIdentifier;
+use x509_cert::der::{Decode, Encode};
 use x509_cert::Certificate;
+
+use super::keys::{KeyType, VerificationKey};
 
 /// The smallest RSA modulus we verify with (NIST SP 800-131A Rev. 2 §3).
 pub const MIN_RSA_BITS: usize = 2048;
+/// The largest (AWS-LC's `RSA_PKCS1_2048_8192_*`); larger keys only cost CPU per sign-in.
+pub const MAX_RSA_BITS: usize = 8192;
 
 /// rsaEncryption (RFC 8017 Appendix A.1), id-ecPublicKey (RFC 5480 §2.1.1).
 const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
@@ -73,12 +78,14 @@ impl CertificateInfo {
     pub fn not_before_rfc3339(&self) -> String {
         rfc3339(self.not_before)
     }
+    /// RFC 5280 §4.1.2.5: notAfter is the last instant the certificate is valid.
     pub fn expired_at(&self, now: i64) -> bool {
         self.not_after < now
     }
 }
 
-fn rfc3339(t: i64) -> String {
+/// An instant as RFC 3339 (UTC), or its epoch seconds if out of range.
+pub fn rfc3339(t: i64) -> String {
     OffsetDateTime::from_unix_timestamp(t)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
@@ -90,17 +97,21 @@ fn rfc3339(t: i64) -> String {
 pub enum Unusable {
     #[error("not an X.509 certificate ({0})")]
     NotX509(String),
-    #[error("{0} key: only RSA signatures are verified (rsa-sha256/384/512)")]
-    NotRsa(KeyDescription),
+    #[error("{0} key: only RSA (2048 to 8192 bits) and EC P-256/P-384 keys verify signatures")]
+    UnsupportedKey(KeyDescription),
     #[error("RSA-{0} key is too weak: at least RSA-{MIN_RSA_BITS} is required")]
     RsaTooSmall(usize),
-    #[error("RSA-{0} key is refused: {1}")]
-    RsaRefused(usize, String),
+    #[error("{0} key is refused: {1}")]
+    KeyRefused(KeyDescription, String),
 }
 
 /// Parses a DER certificate and describes it; fails only if it is not an X.509 certificate.
 pub fn inspect(der: &[u8]) -> Result<CertificateInfo, Unusable> {
     let cert = Certificate::from_der(der).map_err(|e| Unusable::NotX509(e.to_string()))?;
+    describe(&cert, der)
+}
+
+fn describe(cert: &Certificate, der: &[u8]) -> Result<CertificateInfo, Unusable> {
     let tbs = cert.tbs_certificate();
     let validity = tbs.validity();
     let secs = |t: x509_cert::time::Time| i64::try_from(t.to_unix_duration().as_secs());
@@ -123,7 +134,7 @@ pub fn inspect(der: &[u8]) -> Result<CertificateInfo, Unusable> {
                 .algorithm
                 .parameters
                 .as_ref()
-                .and_then(|p| p.decode_as::<rsa::pkcs8::ObjectIdentifier>().ok())
+                .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
                 .and_then(|oid| match oid.to_string().as_str() {
                     "1.2.840.10045.3.1.7" => Some("P-256"),
                     "1.3.132.0.34" => Some("P-384"),
@@ -146,30 +157,39 @@ pub fn inspect(der: &[u8]) -> Result<CertificateInfo, Unusable> {
     })
 }
 
-/// The bit length of the modulus of a PKCS#1 RSAPublicKey (RFC 8017 Appendix A.1.1).
+/// The bit length of the modulus of a PKCS#1 RSAPublicKey (RFC 8017 Appendix A.1.1), read by AWS-LC.
 fn rsa_modulus_bits(pkcs1: &[u8]) -> Option<usize> {
-    let key = rsa::pkcs1::RsaPublicKey::<UintRef>::from_der(pkcs1).ok()?;
-    // UintRef strips leading zero octets, so the first octet is the most significant.
-    let n = key.modulus.as_bytes();
-    let first = *n.first()?;
-    Some((n.len() - 1) * 8 + (8 - first.leading_zeros() as usize))
+    RsaParameters::public_modulus_len(pkcs1)
+        .ok()
+        .and_then(|bits| usize::try_from(bits).ok())
 }
 
 /// The key to verify signatures with, if the certificate is usable (see the module docs).
-pub fn verification_key(der: &[u8]) -> Result<RsaPublicKey, Unusable> {
-    let info = inspect(der)?;
-    let bits = match info.key {
-        KeyDescription::Rsa { bits } if bits >= MIN_RSA_BITS => bits,
-        KeyDescription::Rsa { bits } => return Err(Unusable::RsaTooSmall(bits)),
-        other => return Err(Unusable::NotRsa(other)),
-    };
+pub fn verification_key(der: &[u8]) -> Result<VerificationKey, Unusable> {
     let cert = Certificate::from_der(der).map_err(|e| Unusable::NotX509(e.to_string()))?;
+    let info = describe(&cert, der)?;
+    let key_type = match info.key {
+        KeyDescription::Rsa { bits } if bits < MIN_RSA_BITS => {
+            return Err(Unusable::RsaTooSmall(bits))
+        }
+        KeyDescription::Rsa { bits } if bits > MAX_RSA_BITS => {
+            return Err(Unusable::UnsupportedKey(info.key))
+        }
+        KeyDescription::Rsa { .. } => KeyType::Rsa,
+        KeyDescription::Ec {
+            curve: Some("P-256"),
+        } => KeyType::EcP256,
+        KeyDescription::Ec {
+            curve: Some("P-384"),
+        } => KeyType::EcP384,
+        other => return Err(Unusable::UnsupportedKey(other)),
+    };
     let spki = cert
         .tbs_certificate()
         .subject_public_key_info()
         .to_der()
         .map_err(|e| Unusable::NotX509(e.to_string()))?;
-    RsaPublicKey::from_public_key_der(&spki).map_err(|e| Unusable::RsaRefused(bits, e.to_string()))
+    VerificationKey::from_spki(key_type, &spki).map_err(|e| Unusable::KeyRefused(info.key, e))
 }
 
 /// [`inspect`] for a certificate that [`verification_key`] accepts; the reason otherwise.
@@ -185,7 +205,10 @@ mod tests {
     fn fixture(name: &str) -> Vec<u8> {
         let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
         let b64 = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        super::super::verify::decode_b64(b64.trim()).unwrap()
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .unwrap()
     }
 
     #[test]
@@ -220,18 +243,49 @@ mod tests {
     }
 
     #[test]
-    fn an_ec_certificate_is_described_but_not_usable() {
-        let der = fixture("certificates/ec-p256.b64");
-        let info = inspect(&der).unwrap();
-        assert_eq!(info.key.to_string(), "EC P-256");
+    fn ec_p256_and_p384_certificates_are_usable_with_their_openssl_fingerprints() {
+        let p256 = usable_for_verification(&fixture("saml/idp-ec-p256-cert.b64")).unwrap();
+        assert_eq!(p256.key.to_string(), "EC P-256");
+        assert_eq!(
+            p256.sha256_fingerprint,
+            "EB:AE:E1:E0:9B:04:16:FD:63:75:88:2D:07:F1:19:29:B6:68:66:B5:64:2A:28:B1:82:7D:2B:83:A8:B1:B4:37"
+        );
+        let p384 = usable_for_verification(&fixture("saml/idp-ec-p384-cert.b64")).unwrap();
+        assert_eq!(p384.key.to_string(), "EC P-384");
+        assert!(matches!(
+            verification_key(&fixture("saml/idp-ec-p384-cert.b64")),
+            Ok(VerificationKey::EcP384(_))
+        ));
+        assert!(usable_for_verification(&fixture("certificates/ec-p256.b64")).is_ok());
+    }
+
+    #[test]
+    fn p521_and_ed25519_certificates_are_described_but_not_usable() {
+        let der = fixture("certificates/ec-p521.b64");
+        assert_eq!(inspect(&der).unwrap().key.to_string(), "EC P-521");
         let err = verification_key(&der).err().unwrap();
         assert_eq!(
             err,
-            Unusable::NotRsa(KeyDescription::Ec {
-                curve: Some("P-256")
+            Unusable::UnsupportedKey(KeyDescription::Ec {
+                curve: Some("P-521")
             })
         );
-        assert!(err.to_string().contains("only RSA"), "{err}");
+        assert!(err.to_string().contains("P-256/P-384"), "{err}");
+        let der = fixture("certificates/ed25519.b64");
+        assert_eq!(
+            verification_key(&der).err(),
+            Some(Unusable::UnsupportedKey(KeyDescription::Other {
+                algorithm: "1.3.101.112".into()
+            }))
+        );
+    }
+
+    #[test]
+    fn an_expired_rsa_2048_certificate_is_still_usable_and_says_when_it_expired() {
+        let info = usable_for_verification(&fixture("saml/idp-test-cert-expired.b64")).unwrap();
+        assert_eq!(info.not_after_rfc3339(), "2025-01-01T00:00:00Z");
+        assert!(info.expired_at(1_768_478_400)); // the fixtures' instant, 2026-01-15
+        assert!(!info.expired_at(info.not_after));
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub enum SamlError {
     UnsupportedTransform,
     #[error("a signature uses a digest algorithm other than SHA-256/384/512")]
     UnsupportedDigestAlgorithm,
-    #[error("a signature uses a signature algorithm other than RSA with SHA-256/384/512")]
+    #[error("a signature uses a signature algorithm other than RSA with SHA-256/384/512 or ECDSA P-256/SHA-256, P-384/SHA-384")]
     UnsupportedSignatureAlgorithm,
     #[error("the signed content was altered (digest mismatch)")]
     DigestMismatch,

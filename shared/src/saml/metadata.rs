@@ -328,14 +328,21 @@ mod tests {
     }
 
     #[test]
-    fn metadata_with_only_weak_or_non_rsa_certificates_is_refused_naming_each_problem() {
+    fn metadata_with_only_weak_or_unsupported_certificates_is_refused_naming_each_problem() {
         for (file, problem) in [
             ("certificates/rsa512.b64", "RSA-512 key is too weak"),
             (
                 "certificates/rsa1024-expired.b64",
                 "RSA-1024 key is too weak",
             ),
-            ("certificates/ec-p256.b64", "EC P-256 key: only RSA"),
+            (
+                "certificates/ec-p521.b64",
+                "EC P-521 key: only RSA (2048 to 8192 bits) and EC P-256/P-384",
+            ),
+            (
+                "certificates/ed25519.b64",
+                "key algorithm 1.3.101.112 key: only",
+            ),
         ] {
             match checked(&[certificate(file)]) {
                 Err(MetadataError::NoUsableSigningCertificate(why)) => {
@@ -349,7 +356,7 @@ mod tests {
     #[test]
     fn an_unusable_certificate_next_to_a_good_one_is_skipped_and_reported() {
         let good = certificate("saml/idp-test-cert.b64");
-        let ec = certificate("certificates/ec-p256.b64");
+        let ec = certificate("certificates/ec-p521.b64");
         let got = checked(&[ec, good.clone()]).unwrap();
         assert_eq!(got.idp.certificates, vec![good]);
         assert_eq!(got.certificates.len(), 1);
@@ -361,7 +368,16 @@ mod tests {
             .as_ref()
             .unwrap()
             .sha256_fingerprint
-            .starts_with("1A:C0:EA:70"));
+            .starts_with("81:06:D0:B2"));
+    }
+
+    #[test]
+    fn metadata_with_an_ec_p256_certificate_is_usable() {
+        let ec = certificate("saml/idp-ec-p256-cert.b64");
+        let got = checked(std::slice::from_ref(&ec)).unwrap();
+        assert_eq!(got.idp.certificates, vec![ec]);
+        assert_eq!(got.certificates[0].key.to_string(), "EC P-256");
+        assert!(got.skipped.is_empty());
     }
 
     #[test]

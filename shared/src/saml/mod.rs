@@ -1,4 +1,4 @@
-//! SAML 2.0: metadata in both directions, the ACS validator (signature verification in pure Rust),
+//! SAML 2.0: metadata in both directions, the ACS validator (XML-DSig here, cryptography from aws-lc-rs),
 //! AuthnRequests for SP-initiated login, and attribute mapping.
 
 pub mod attributes;
@@ -8,6 +8,9 @@ pub mod c14n;
 pub mod c14n_oracle;
 pub mod certificate;
 pub mod error;
+pub mod expiry;
+pub mod key_cache;
+pub mod keys;
 pub mod limits;
 pub mod metadata;
 pub mod validate;
@@ -17,6 +20,12 @@ pub mod verify;
 pub mod test_idp;
 
 #[cfg(test)]
+mod algorithm_tests;
+#[cfg(test)]
 mod hardening_tests;
 #[cfg(test)]
+mod keys_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod verify_tests;

@@ -2,19 +2,82 @@
 //! `shared/tests/fixtures/saml/` (a key published in this repository: never trust it anywhere).
 //! Compiled only for tests and with the `test-idp` feature, which no Lambda binary enables.
 //!
-//! Signatures are exclusive C14N + enveloped-signature + RSA-SHA256 (Okta's defaults), produced with
-//! the same canonicalizer the verifier uses; the corpus of real IdP responses is what shows that
-//! canonicalizer agrees with everyone else's. RSA PKCS#1 v1.5 is deterministic, so fixtures are
-//! reproducible byte for byte.
+//! Signatures are exclusive C14N + enveloped-signature + RSA-SHA256 (Okta's defaults; ECDSA with
+//! an EC key), produced with the same canonicalizer the verifier uses and signed by `aws-lc-rs`; the
+//! corpus of real IdP responses, and responses signed by xmlsec (tests/integration), are what show
+//! that canonicalizer agrees with everyone else's. RSA PKCS#1 v1.5 is deterministic, so RSA
+//! fixtures are reproducible byte for byte (ECDSA signatures are not: no ECDSA fixtures).
 
+use std::sync::Arc;
+
+use aws_lc_rs::digest;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    EcdsaKeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING,
+    RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512,
+};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use rsa::pkcs8::DecodePrivateKey;
-use rsa::{Pkcs1v15Sign, PrivateKey as RsaPrivateKey};
-use sha2::{Digest, Sha256};
 
 use super::c14n::{canonicalize, InclusivePrefixes};
-use super::verify::{DS_NS, ENVELOPED, EXC_C14N, RSA_SHA256, SHA256};
+use super::keys::SignatureAlgorithm;
+use super::verify::{DS_NS, ENVELOPED, EXC_C14N, SHA256};
+
+/// A test IdP's private key.
+#[derive(Clone)]
+pub enum SigningKey {
+    Rsa(Arc<RsaKeyPair>),
+    EcP256(Arc<EcdsaKeyPair>),
+    EcP384(Arc<EcdsaKeyPair>),
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SigningKey::Rsa(_) => "SigningKey::Rsa",
+            SigningKey::EcP256(_) => "SigningKey::EcP256",
+            SigningKey::EcP384(_) => "SigningKey::EcP384",
+        })
+    }
+}
+
+impl SigningKey {
+    /// What this key signs with unless told otherwise (Okta's default for RSA).
+    pub fn default_algorithm(&self) -> SignatureAlgorithm {
+        match self {
+            SigningKey::Rsa(_) => SignatureAlgorithm::RsaSha256,
+            SigningKey::EcP256(_) => SignatureAlgorithm::EcdsaP256Sha256,
+            SigningKey::EcP384(_) => SignatureAlgorithm::EcdsaP384Sha384,
+        }
+    }
+
+    /// The signature of `message` with `algorithm`; a key of another type signs with its own
+    /// default instead (tests that mislabel algorithms want exactly that).
+    pub fn sign(&self, algorithm: SignatureAlgorithm, message: &[u8]) -> Vec<u8> {
+        let rng = SystemRandom::new();
+        match self {
+            SigningKey::Rsa(k) => {
+                let encoding = match algorithm {
+                    SignatureAlgorithm::RsaSha384 => &RSA_PKCS1_SHA384,
+                    SignatureAlgorithm::RsaSha512 => &RSA_PKCS1_SHA512,
+                    _ => &RSA_PKCS1_SHA256,
+                };
+                let mut sig = vec![0; k.public_modulus_len()];
+                k.sign(encoding, &rng, message, &mut sig).expect("RSA sign");
+                sig
+            }
+            SigningKey::EcP256(k) | SigningKey::EcP384(k) => {
+                k.sign(&rng, message).expect("ECDSA sign").as_ref().to_vec()
+            }
+        }
+    }
+}
+
+fn rsa_key(file: &str) -> SigningKey {
+    SigningKey::Rsa(Arc::new(
+        RsaKeyPair::from_pkcs8(&read_fixture(file)).expect("test key"),
+    ))
+}
 
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/saml");
 pub const IDP_ENTITY_ID: &str = "http://www.okta.com/exk1testidp0000000";
@@ -41,11 +104,41 @@ pub fn other_certificate() -> String {
         .trim()
         .to_string()
 }
-pub fn idp_key() -> RsaPrivateKey {
-    RsaPrivateKey::from_pkcs8_der(&read_fixture("idp-test-key.pk8.der")).expect("test key")
+pub fn idp_key() -> SigningKey {
+    rsa_key("idp-test-key.pk8.der")
 }
-pub fn other_key() -> RsaPrivateKey {
-    RsaPrivateKey::from_pkcs8_der(&read_fixture("other-test-key.pk8.der")).expect("test key")
+pub fn other_key() -> SigningKey {
+    rsa_key("other-test-key.pk8.der")
+}
+/// The test IdP's EC P-256 key, whose certificate is [`idp_ec_p256_certificate`].
+pub fn idp_ec_p256_key() -> SigningKey {
+    SigningKey::EcP256(Arc::new(
+        EcdsaKeyPair::from_pkcs8(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            &read_fixture("idp-ec-p256-key.pk8.der"),
+        )
+        .expect("test key"),
+    ))
+}
+/// The test IdP's EC P-384 key, whose certificate is [`idp_ec_p384_certificate`].
+pub fn idp_ec_p384_key() -> SigningKey {
+    SigningKey::EcP384(Arc::new(
+        EcdsaKeyPair::from_pkcs8(
+            &ECDSA_P384_SHA384_FIXED_SIGNING,
+            &read_fixture("idp-ec-p384-key.pk8.der"),
+        )
+        .expect("test key"),
+    ))
+}
+pub fn idp_ec_p256_certificate() -> String {
+    String::from_utf8_lossy(&read_fixture("idp-ec-p256-cert.b64"))
+        .trim()
+        .to_string()
+}
+pub fn idp_ec_p384_certificate() -> String {
+    String::from_utf8_lossy(&read_fixture("idp-ec-p384-cert.b64"))
+        .trim()
+        .to_string()
 }
 
 pub fn iso(t: i64) -> String {
@@ -89,7 +182,9 @@ pub struct Spec {
     /// Extra `<ds:Transform>` algorithms signed into the Reference, after the usual two.
     pub extra_transforms: Vec<String>,
     pub sha1: bool,
-    pub key: Option<RsaPrivateKey>,
+    pub key: Option<SigningKey>,
+    /// The SignatureMethod; default: the key's ([`SigningKey::default_algorithm`]).
+    pub algorithm: Option<SignatureAlgorithm>,
     /// The certificate put in KeyInfo (the verifier must ignore it); default: the IdP's.
     pub keyinfo_cert: Option<String>,
     /// A second assertion, placed after the first, before any Response signature is made.
@@ -126,6 +221,7 @@ impl Spec {
             extra_transforms: Vec::new(),
             sha1: false,
             key: None,
+            algorithm: None,
             keyinfo_cert: None,
             extra_assertion: None,
         }
@@ -200,13 +296,15 @@ impl Spec {
     /// Signs the element with `id`, inserting the Signature after its Issuer (where the schema
     /// puts it, core §2.3.3 / §3.2.2), found as the first `anchor` after the element's start.
     fn sign(&self, xml: &str, id: &str, anchor: &str) -> String {
+        let key = self.key.clone().unwrap_or_else(idp_key);
+        let algorithm = self.algorithm.unwrap_or_else(|| key.default_algorithm());
         let (sig_alg, digest_alg) = if self.sha1 {
             (
                 "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
                 "http://www.w3.org/2000/09/xmldsig#sha1",
             )
         } else {
-            (RSA_SHA256, SHA256)
+            (algorithm.uri(), SHA256)
         };
         let extra: String = self
             .extra_transforms
@@ -266,31 +364,20 @@ impl Spec {
                 .expect("SignedInfo");
             let mut out = Vec::new();
             canonicalize(si, None, &InclusivePrefixes::default(), &mut out).expect("c14n");
-            let key = self.key.clone().unwrap_or_else(idp_key);
-            let hashed = self.hash(&out);
-            let padding = if self.sha1 {
-                // DigestInfo prefix for SHA-1 (RFC 8017 §9.2 note 1).
-                Pkcs1v15Sign {
-                    hash_len: Some(20),
-                    prefix: Box::new([
-                        0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05,
-                        0x00, 0x04, 0x14,
-                    ]),
-                }
-            } else {
-                Pkcs1v15Sign::new::<rsa::sha2::Sha256>()
-            };
-            STANDARD.encode(key.sign(padding, &hashed).expect("sign"))
+            // With `sha1`, the value is an RSA-SHA256 signature labelled rsa-sha1 (AWS-LC signs
+            // no SHA-1): the verifier refuses the label before it looks at any value.
+            STANDARD.encode(key.sign(algorithm, &out))
         };
         with(signature(&digest, &value))
     }
 
     fn hash(&self, data: &[u8]) -> Vec<u8> {
-        if self.sha1 {
-            sha1::Sha1::digest(data).to_vec()
+        let alg = if self.sha1 {
+            &digest::SHA1_FOR_LEGACY_USE_ONLY
         } else {
-            Sha256::digest(data).to_vec()
-        }
+            &digest::SHA256
+        };
+        digest::digest(alg, data).as_ref().to_vec()
     }
 }
 

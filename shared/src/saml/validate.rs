@@ -56,9 +56,11 @@ pub struct SamlConfig {
 
 impl SamlConfig {
     /// An organization without an IdP, or whose IdP has no certificate, cannot sign anyone in.
+    /// The keys are parsed once per warm Lambda and org, and again as soon as the org's
+    /// certificates change ([`super::key_cache`]).
     pub fn for_org(org: &Org) -> Result<Self, SamlError> {
         let idp = org.idp.as_ref().ok_or(SamlError::NoIdpCertificate)?;
-        let keys = IdpKeys::from_certificates(&idp.certificates)?;
+        let keys = super::key_cache::keys_for(&org.org, &idp.certificates)?;
         if keys.is_empty() {
             return Err(SamlError::NoIdpCertificate);
         }
@@ -200,6 +202,10 @@ pub fn validate_xml(xml: &str, cfg: &SamlConfig, now: i64) -> Result<VerifiedAss
         let parent = sig.parent().ok_or(SamlError::UnexpectedSignature)?;
         references.push(verify_signed_info(parent, sig, &cfg.keys, &mut buf)?);
     }
+    // Smallest signed element first: the assertion's digest before the Response's (which
+    // encloses it). Both must hold; checking the inner one first means bytes stuffed into the
+    // assertion under a replayed signature fail after one canonicalization of them, not two.
+    references.sort_by_key(|r| r.signed_len());
     for reference in &references {
         reference.verify_digest(&mut buf)?;
     }

@@ -1,36 +1,36 @@
-//! XML signature verification for SAML (xmldsig-core 1.1, profiled by SAML core §5), in pure Rust:
-//! exclusive C14N ([`super::c14n`]), SHA-2 (`sha2`), RSA PKCS#1 v1.5 (`rsa`). No C library, so the
-//! Lambda bootstrap stays glibc-only (docs/decisions.md, "SAML signature verification").
+//! XML signature verification for SAML (xmldsig-core 1.1, profiled by SAML core §5): exclusive
+//! C14N ([`super::c14n`]) and the XML-DSig structure here; digests, RSA and ECDSA from `aws-lc-rs`
+//! ([`super::keys`]); certificates from `x509-cert` ([`super::certificate`]). See
+//! docs/decisions.md, "SAML signature verification".
 //!
 //! Deliberately narrow (SAML core §5.4): one Reference whose URI is `#` + the ID of the element the
 //! Signature is a child of; transforms exactly enveloped-signature then exclusive C14N; exclusive
-//! C14N for SignedInfo; RSA with SHA-256/384/512. Everything else (SHA-1, XSLT, XPath, inclusive
-//! C14N, `#WithComments`, several references) is refused before any hashing. Keys come only from
-//! the organization's configuration: KeyInfo in the message is never looked at.
+//! C14N for SignedInfo; RSA with SHA-256/384/512 or ECDSA P-256/SHA-256, P-384/SHA-384. Everything
+//! else (SHA-1, XSLT, XPath, inclusive C14N, `#WithComments`, several references) is refused before
+//! any hashing. Keys come only from the organization's configuration: KeyInfo in the message is
+//! never looked at.
 
+use std::sync::Arc;
+
+use aws_lc_rs::digest;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
-use crypto_bigint::{Odd, U2048};
 use roxmltree::Node;
-use rsa::traits::PublicKeyParts;
-use rsa::{Pkcs1v15Sign, PublicKey as RsaPublicKey};
-use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use super::c14n::{canonicalize, C14nError, InclusivePrefixes, PrefixListError};
 use super::certificate::{verification_key, Unusable};
-use super::validate::SamlError;
+use super::error::SamlError;
+use super::keys::{SignatureAlgorithm, VerificationKey};
+pub use super::keys::{RSA_SHA256, RSA_SHA384, RSA_SHA512};
 
 pub const DS_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
 pub const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 pub const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
-pub const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
-pub const RSA_SHA384: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384";
-pub const RSA_SHA512: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512";
 pub const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
 pub const SHA384: &str = "http://www.w3.org/2001/04/xmldsig-more#sha384";
 pub const SHA512: &str = "http://www.w3.org/2001/04/xmlenc#sha512";
 
+/// A Reference `DigestMethod` we accept (RFC 6931 §2.1; SHA-1 refused).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Hash {
     Sha256,
@@ -39,95 +39,27 @@ pub enum Hash {
 }
 
 impl Hash {
-    fn digest(self, data: &[u8]) -> Vec<u8> {
-        match self {
-            Hash::Sha256 => Sha256::digest(data).to_vec(),
-            Hash::Sha384 => Sha384::digest(data).to_vec(),
-            Hash::Sha512 => Sha512::digest(data).to_vec(),
-        }
-    }
-    fn padding(self) -> Pkcs1v15Sign {
-        match self {
-            // rsa 0.10 names hashes with sha2 0.11 (its re-export); only the OID prefix is used.
-            Hash::Sha256 => Pkcs1v15Sign::new::<rsa::sha2::Sha256>(),
-            Hash::Sha384 => Pkcs1v15Sign::new::<rsa::sha2::Sha384>(),
-            Hash::Sha512 => Pkcs1v15Sign::new::<rsa::sha2::Sha512>(),
-        }
+    fn digest(self, data: &[u8]) -> digest::Digest {
+        let alg = match self {
+            Hash::Sha256 => &digest::SHA256,
+            Hash::Sha384 => &digest::SHA384,
+            Hash::Sha512 => &digest::SHA512,
+        };
+        digest::digest(alg, data)
     }
 }
 
-/// One IdP public key. RSA-2048 (what Okta issues) gets a fixed-width Montgomery form, about
-/// twice as fast as the general path; other sizes use `rsa`'s verifier.
+/// The IdP's signing keys, from the organization's configured certificates, parsed once: cheap to
+/// clone (shared), so [`super::key_cache`] hands the same parsed keys to every request.
 #[derive(Clone, Debug)]
-enum Key {
-    Rsa2048 {
-        params: FixedMontyParams<{ U2048::LIMBS }>,
-        n: U2048,
-        e: U2048,
-    },
-    Other(RsaPublicKey),
-}
-
-impl Key {
-    fn new(k: RsaPublicKey) -> Self {
-        let (n, e) = (k.n_bytes(), k.e_bytes());
-        if n.len() == 256 && e.len() <= 8 {
-            let n_uint = U2048::from_be_slice(&n);
-            if let Some(odd) = Option::<Odd<U2048>>::from(Odd::new(n_uint)) {
-                let mut e_padded = [0u8; 256];
-                e_padded[256 - e.len()..].copy_from_slice(&e);
-                return Key::Rsa2048 {
-                    params: FixedMontyParams::new_vartime(odd),
-                    n: n_uint,
-                    e: U2048::from_be_slice(&e_padded),
-                };
-            }
-        }
-        Key::Other(k)
-    }
-
-    /// RSASSA-PKCS1-v1_5 verification (RFC 8017 §8.2.2): s < n, m = s^e mod n, and m must equal
-    /// the encoding we build ourselves (EMSA-PKCS1-v1_5, §9.2) — compare, never parse, so no
-    /// padding-parsing forgery applies. Everything here is public data: variable time is fine.
-    fn verify(&self, hash: Hash, hashed: &[u8], sig: &[u8]) -> bool {
-        match self {
-            Key::Other(k) => k.verify(hash.padding(), hashed, sig).is_ok(),
-            Key::Rsa2048 { params, n, e } => {
-                if sig.len() != 256 {
-                    return false;
-                }
-                let s = U2048::from_be_slice(sig);
-                if s >= *n {
-                    return false;
-                }
-                let m = FixedMontyForm::new(&s, params).pow_vartime(e).retrieve();
-                let prefix = hash.padding().prefix;
-                let t_len = prefix.len() + hashed.len();
-                if t_len + 11 > 256 {
-                    return false;
-                }
-                let mut em = [0xffu8; 256];
-                em[0] = 0x00;
-                em[1] = 0x01;
-                em[256 - t_len - 1] = 0x00;
-                em[256 - t_len..256 - hashed.len()].copy_from_slice(&prefix);
-                em[256 - hashed.len()..].copy_from_slice(hashed);
-                m.to_be_bytes().as_ref() == em.as_slice()
-            }
-        }
-    }
-}
-
-/// The IdP's signing keys, from the organization's configured certificates.
-#[derive(Clone, Debug)]
-pub struct IdpKeys(Vec<Key>);
+pub struct IdpKeys(Arc<[VerificationKey]>);
 
 impl IdpKeys {
     /// Parses base64 DER X.509 certificates. No certificate means no key, and then
     /// [`super::validate::validate`] refuses every response: nobody can sign in unsigned.
-    /// A certificate we cannot verify with (not RSA, under 2048 bits: [`super::certificate`]) is
-    /// skipped with a warning, so one stray certificate next to a good one does not stop every
-    /// sign-in; only "certificates, but none usable" is an error.
+    /// A certificate we cannot verify with (see [`super::certificate`]) is skipped with a
+    /// warning, so one stray certificate next to a good one does not stop every sign-in; only
+    /// "certificates, but none usable" is an error.
     pub fn from_certificates(certs: &[String]) -> Result<Self, SamlError> {
         let mut keys = Vec::with_capacity(certs.len());
         for (i, b64) in certs.iter().enumerate() {
@@ -135,22 +67,34 @@ impl IdpKeys {
                 .ok_or_else(|| Unusable::NotX509("not base64".into()))
                 .and_then(|der| verification_key(&der));
             match key {
-                Ok(k) => keys.push(Key::new(k)),
+                Ok(k) => keys.push(k),
                 Err(reason) => tracing::warn!(certificate = i, %reason, "IdP certificate skipped"),
             }
         }
         if keys.is_empty() && !certs.is_empty() {
             return Err(SamlError::BadIdpCertificate);
         }
-        Ok(IdpKeys(keys))
-    }
-
-    pub fn from_keys(keys: Vec<RsaPublicKey>) -> Self {
-        IdpKeys(keys.into_iter().map(Key::new).collect())
+        Ok(IdpKeys(keys.into()))
     }
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether both hold the very same parsed keys (one cache entry).
+    pub fn same_as(&self, other: &IdpKeys) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Whether any key verifies `signature` over `message` with `algorithm`.
+    pub fn verify(&self, algorithm: SignatureAlgorithm, message: &[u8], signature: &[u8]) -> bool {
+        self.0
+            .iter()
+            .any(|k| k.verify(algorithm, message, signature))
     }
 }
 
@@ -200,7 +144,7 @@ fn leaf<'a>(n: Option<Node<'a, 'a>>, name: &str) -> Result<Node<'a, 'a>, SamlErr
 }
 
 /// SignedInfo of a real signature is about 1 KB; anything past this is refused before it is
-/// canonicalized and hashed, the one thing done before the RSA check.
+/// canonicalized and hashed, the one thing done before the signature check.
 pub const MAX_SIGNED_INFO_BYTES: usize = 16 * 1024;
 
 fn c14n_error(e: C14nError) -> SamlError {
@@ -263,15 +207,13 @@ pub fn verify_signed_info<'a>(
         .next()
         .filter(|n| is_ds(n, "SignatureMethod"))
         .ok_or(SamlError::MalformedSignature)?;
-    let sig_hash = match sig_method.attribute("Algorithm") {
-        Some(RSA_SHA256) => Hash::Sha256,
-        Some(RSA_SHA384) => Hash::Sha384,
-        Some(RSA_SHA512) => Hash::Sha512,
-        // rsa-sha1, dsa, hmac (keyless!) and anything unknown.
-        _ => return Err(SamlError::UnsupportedSignatureAlgorithm),
-    };
+    // rsa-sha1, ecdsa-sha1, dsa, hmac (keyless!) and anything unknown are refused.
+    let sig_alg = sig_method
+        .attribute("Algorithm")
+        .and_then(SignatureAlgorithm::from_uri)
+        .ok_or(SamlError::UnsupportedSignatureAlgorithm)?;
     if elements(sig_method).next().is_some() {
-        // HMACOutputLength and the like: not for RSA.
+        // HMACOutputLength and the like: not for RSA or ECDSA.
         return Err(SamlError::MalformedSignature);
     }
     let reference = si
@@ -327,12 +269,7 @@ pub fn verify_signed_info<'a>(
 
     buf.clear();
     canonicalize(signed_info, None, &si_prefixes, buf).map_err(c14n_error)?;
-    let hashed = sig_hash.digest(buf);
-    if !keys
-        .0
-        .iter()
-        .any(|k| k.verify(sig_hash, &hashed, &signature_bytes))
-    {
+    if !keys.verify(sig_alg, buf, &signature_bytes) {
         return Err(SamlError::SignatureInvalid);
     }
     Ok(SignedReference {
@@ -345,13 +282,18 @@ pub fn verify_signed_info<'a>(
 }
 
 impl SignedReference<'_> {
+    /// The source length of the signed element: what its digest costs, roughly.
+    pub fn signed_len(&self) -> usize {
+        self.signed.range().len()
+    }
+
     /// Reference validation (xmldsig-core §3.2.1): the enveloped-signature and exc-C14N transforms
     /// applied to the signed element, then its digest compared with the signed DigestValue.
     pub fn verify_digest(&self, buf: &mut Vec<u8>) -> Result<(), SamlError> {
         buf.clear();
         canonicalize(self.signed, Some(self.signature.id()), &self.prefixes, buf)
             .map_err(c14n_error)?;
-        if self.digest_hash.digest(buf) != self.expected_digest {
+        if self.digest_hash.digest(buf).as_ref() != self.expected_digest.as_slice() {
             return Err(SamlError::DigestMismatch);
         }
         Ok(())
@@ -376,116 +318,4 @@ pub fn text_of(node: Node) -> String {
         .filter(|n| n.is_text())
         .filter_map(|n| n.text())
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_corpus_okta_certificate_yields_an_rsa_key() {
-        let xml = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/ssoready/assertions/okta/metadata.xml"
-        ))
-        .unwrap();
-        let idp = super::super::metadata::parse_idp_metadata(&xml).unwrap();
-        let keys = IdpKeys::from_certificates(&idp.certificates).unwrap();
-        assert_eq!(keys.0.len(), 1);
-    }
-
-    #[test]
-    fn garbage_certificates_are_refused() {
-        assert!(matches!(
-            IdpKeys::from_certificates(&["bm90IGEgY2VydA==".into()]),
-            Err(SamlError::BadIdpCertificate)
-        ));
-    }
-
-    fn unusable(name: &str) -> String {
-        let path = format!(
-            "{}/tests/fixtures/certificates/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{path}: {e}"))
-            .trim()
-            .to_string()
-    }
-
-    fn org_with(certificates: Vec<String>) -> crate::org::Org {
-        use super::super::test_idp::{BASE_URL, IDP_ENTITY_ID, ORG};
-        let mut org = crate::org::Org::new(ORG, BASE_URL, 0);
-        org.idp = Some(crate::org::IdpConfig {
-            entity_id: IDP_ENTITY_ID.into(),
-            sso_url: None,
-            certificates,
-        });
-        org
-    }
-
-    #[test]
-    fn an_unusable_certificate_next_to_a_good_one_is_skipped_and_sign_in_still_works() {
-        use super::super::test_idp::{idp_certificate, read_fixture, ISSUED_AT};
-        use super::super::validate::{validate_xml, SamlConfig};
-        let xml = String::from_utf8(read_fixture("okta-assertion-signed/response.xml")).unwrap();
-        let org = org_with(vec![
-            unusable("ec-p256.b64"),
-            unusable("rsa512.b64"),
-            unusable("rsa1024-expired.b64"),
-            "bm90IGEgY2VydA==".into(),
-            idp_certificate(),
-        ]);
-        let cfg = SamlConfig::for_org(&org).unwrap();
-        assert_eq!(cfg.keys.0.len(), 1);
-        assert!(validate_xml(&xml, &cfg, ISSUED_AT).is_ok());
-    }
-
-    #[test]
-    fn only_weak_or_non_rsa_certificates_sign_nobody_in() {
-        use super::super::validate::SamlConfig;
-        for cert in ["ec-p256.b64", "rsa512.b64", "rsa1024-expired.b64"] {
-            let org = org_with(vec![unusable(cert)]);
-            assert!(
-                matches!(SamlConfig::for_org(&org), Err(SamlError::BadIdpCertificate)),
-                "{cert}"
-            );
-        }
-    }
-
-    #[test]
-    fn the_rsa_2048_fast_path_agrees_with_the_rsa_crate_on_good_and_bad_signatures() {
-        use super::super::test_idp::{idp_key, other_key};
-        let key = idp_key();
-        let public = RsaPublicKey::from(&key);
-        let fast = Key::new(public.clone());
-        let slow = Key::Other(public.clone());
-        assert!(matches!(fast, Key::Rsa2048 { .. }));
-        for hash in [Hash::Sha256, Hash::Sha384, Hash::Sha512] {
-            for msg in [&b"a"[..], b"b", b"a longer message"] {
-                let hashed = hash.digest(msg);
-                let good = key.sign(hash.padding(), &hashed).unwrap();
-                let foreign = other_key().sign(hash.padding(), &hashed).unwrap();
-                let mut flipped = good.clone();
-                flipped[100] ^= 1;
-                let wrong_hash = hash.digest(b"something else");
-                let cases: [(&[u8], &[u8], bool); 6] = [
-                    (&hashed, &good, true),
-                    (&hashed, &foreign, false),
-                    (&hashed, &flipped, false),
-                    (&wrong_hash, &good, false),
-                    (&hashed, &good[1..], false),
-                    (&hashed, &[0xff; 256], false),
-                ];
-                for (h, sig, expected) in cases {
-                    assert_eq!(fast.verify(hash, h, sig), expected, "fast {hash:?}");
-                    assert_eq!(slow.verify(hash, h, sig), expected, "slow {hash:?}");
-                }
-            }
-        }
-        // A signature made with one hash does not verify as another.
-        let hashed = Hash::Sha256.digest(b"a");
-        let sig = key.sign(Hash::Sha256.padding(), &hashed).unwrap();
-        assert!(!fast.verify(Hash::Sha512, &Hash::Sha512.digest(b"a"), &sig));
-    }
 }

@@ -313,12 +313,12 @@ pub async fn memberships_are_items_of_their_own_and_only_join_users_of_the_org<S
     let attempt = vec![stranger.id.clone()];
     assert!(matches!(
         s.add_members(&o, &g.id, &attempt, 3).await,
-        Err(StoreError::NotFound("user"))
+        Err(StoreError::NotFound(Entity::User))
     ));
     assert!(s.groups_of_user(&o, &stranger.id).await.unwrap().is_empty());
     assert!(matches!(
         s.add_members(&o, "no-such-group", &users, 3).await,
-        Err(StoreError::NotFound("group"))
+        Err(StoreError::NotFound(Entity::Group))
     ));
 
     s.remove_members(&o, &g.id, &users[..1]).await.unwrap();

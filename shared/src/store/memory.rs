@@ -226,7 +226,7 @@ impl OrgStore for MemoryStore {
         let mut st = self.lock()?;
         let data = st.org(&org.org);
         if data.org.is_some() {
-            return Err(StoreError::AlreadyExists("organization"));
+            return Err(StoreError::AlreadyExists(Entity::Organization));
         }
         data.org = Some(org.clone());
         Ok(())
@@ -241,7 +241,7 @@ impl OrgStore for MemoryStore {
         let mut st = self.lock()?;
         let data = st.org(&org.org);
         match &data.org {
-            None => Err(StoreError::NotFound("organization")),
+            None => Err(StoreError::NotFound(Entity::Organization)),
             Some(stored) if stored.version != org.version => Err(StoreError::VersionConflict),
             Some(_) => {
                 let mut next = org.clone();
@@ -314,7 +314,7 @@ impl UserStore for MemoryStore {
         let stored = self
             .get_user(org, &user.id)
             .await?
-            .ok_or(StoreError::NotFound("user"))?;
+            .ok_or(StoreError::NotFound(Entity::User))?;
         self.replace_user(org, &stored, user, now).await
     }
 
@@ -351,7 +351,9 @@ impl UserStore for MemoryStore {
     async fn delete_user(&self, org: &str, id: &str) -> StoreResult<()> {
         let mut st = self.lock()?;
         let data = st.org(org);
-        let user = data.remove_user(id).ok_or(StoreError::NotFound("user"))?;
+        let user = data
+            .remove_user(id)
+            .ok_or(StoreError::NotFound(Entity::User))?;
         data.claims.remove(&fold(&user.user_name));
         data.members.retain(|(_, u)| u != id);
         for token in data.user_sessions(id) {
@@ -486,7 +488,7 @@ impl GroupStore for MemoryStore {
             let mut st = self.lock()?;
             let data = st.org(org);
             if first.iter().any(|u| data.user(u).is_none()) {
-                return Err(StoreError::NotFound("user"));
+                return Err(StoreError::NotFound(Entity::User));
             }
             data.groups.insert(group.id.clone(), group.clone());
             for u in first {
@@ -536,7 +538,7 @@ impl GroupStore for MemoryStore {
     async fn delete_group(&self, org: &str, id: &str, version: Option<u64>) -> StoreResult<()> {
         let mut st = self.lock()?;
         let data = st.org(org);
-        let stored = data.group(id).ok_or(StoreError::NotFound("group"))?;
+        let stored = data.group(id).ok_or(StoreError::NotFound(Entity::Group))?;
         if version.is_some_and(|v| v != stored.version) {
             return Err(StoreError::VersionConflict);
         }
@@ -610,10 +612,10 @@ impl GroupStore for MemoryStore {
             let mut st = self.lock()?;
             let data = st.org(org);
             if data.group(group_id).is_none() {
-                return Err(StoreError::NotFound("group"));
+                return Err(StoreError::NotFound(Entity::Group));
             }
             if chunk.iter().any(|u| data.user(u).is_none()) {
-                return Err(StoreError::NotFound("user"));
+                return Err(StoreError::NotFound(Entity::User));
             }
             for u in chunk {
                 data.members.insert((group_id.to_string(), u.clone()));
@@ -690,7 +692,7 @@ impl SessionStore for MemoryStore {
         let mut st = self.lock()?;
         let data = st.org(org);
         if data.sessions.contains_key(&session.token_hash) {
-            return Err(StoreError::AlreadyExists("session"));
+            return Err(StoreError::AlreadyExists(Entity::Session));
         }
         data.sessions
             .insert(session.token_hash.clone(), (session.clone(), None));
@@ -743,7 +745,7 @@ impl SignInStore for MemoryStore {
         let mut st = self.lock()?;
         let data = st.org(org);
         if data.requests.contains_key(id) {
-            return Err(StoreError::AlreadyExists("request id"));
+            return Err(StoreError::AlreadyExists(Entity::AuthnRequest));
         }
         data.requests
             .insert(id.to_string(), (expires_at, Some(browser_hash.to_string())));
@@ -828,7 +830,7 @@ impl OidcStore for MemoryStore {
     async fn create_app_client(&self, client: &AppClient) -> StoreResult<()> {
         let mut st = self.lock()?;
         if st.clients.contains_key(&client.client_id) {
-            return Err(StoreError::AlreadyExists("app client"));
+            return Err(StoreError::AlreadyExists(Entity::AppClient));
         }
         st.clients.insert(client.client_id.clone(), client.clone());
         Ok(())
@@ -860,7 +862,7 @@ impl OidcStore for MemoryStore {
             .clients
             .remove(client_id)
             .map(|_| ())
-            .ok_or(StoreError::NotFound("app client"))
+            .ok_or(StoreError::NotFound(Entity::AppClient))
     }
 
     async fn put_authorization_request(
@@ -871,7 +873,7 @@ impl OidcStore for MemoryStore {
         let mut st = self.lock()?;
         let data = st.org(org);
         if data.authorizations.contains_key(&request.id) {
-            return Err(StoreError::AlreadyExists("authorization request"));
+            return Err(StoreError::AlreadyExists(Entity::AuthorizationRequest));
         }
         data.authorizations
             .insert(request.id.clone(), request.clone());

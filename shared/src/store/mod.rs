@@ -34,16 +34,50 @@ pub use oidc::{
 };
 pub use sign_in::{AnsweredRequest, SignIn, SignInError, SignInStore, UserWrite};
 
+/// What kind of record a store error is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entity {
+    Organization,
+    User,
+    Group,
+    Session,
+    /// An AuthnRequest ID remembered for its answer (SAML SP-initiated sign-in).
+    AuthnRequest,
+    /// An OIDC authorization request waiting for its sign-in.
+    AuthorizationRequest,
+    AppClient,
+    /// A management API key (issue 12).
+    ApiKey,
+    /// A deleted org's pending purge (issue 12).
+    Deletion,
+}
+
+impl std::fmt::Display for Entity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Entity::Organization => "organization",
+            Entity::User => "user",
+            Entity::Group => "group",
+            Entity::Session => "session",
+            Entity::AuthnRequest => "request id",
+            Entity::AuthorizationRequest => "authorization request",
+            Entity::AppClient => "app client",
+            Entity::ApiKey => "api key",
+            Entity::Deletion => "deletion",
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0} already exists")]
-    AlreadyExists(&'static str),
+    AlreadyExists(Entity),
     #[error("{attribute} is already taken in this organization")]
     Uniqueness { attribute: &'static str },
     #[error("the record changed since it was read (version conflict)")]
     VersionConflict,
     #[error("{0} not found")]
-    NotFound(&'static str),
+    NotFound(Entity),
     #[error("the database is throttling requests")]
     Throttled,
     #[error("stored record is unreadable: {0}")]

@@ -61,7 +61,7 @@ impl ApiKeyStore for DynamoStore {
         ];
         match self.transact(items).await {
             Ok(()) => Ok(()),
-            Err(TxError::Condition(_)) => Err(StoreError::AlreadyExists("api key")),
+            Err(TxError::Condition(_)) => Err(StoreError::AlreadyExists(Entity::ApiKey)),
             Err(TxError::Store(e)) => Err(e),
         }
     }
@@ -89,7 +89,7 @@ impl ApiKeyStore for DynamoStore {
         ];
         match self.transact(items).await {
             Ok(()) => Ok(()),
-            Err(TxError::Condition(_)) => Err(StoreError::NotFound("api key")),
+            Err(TxError::Condition(_)) => Err(StoreError::NotFound(Entity::ApiKey)),
             Err(TxError::Store(e)) => Err(e),
         }
     }

@@ -243,7 +243,7 @@ impl DirectoryStore for DynamoStore {
             .await
         {
             Ok(()) => Ok(()),
-            Err(TxError::Condition(_)) => Err(StoreError::NotFound("organization")),
+            Err(TxError::Condition(_)) => Err(StoreError::NotFound(Entity::Organization)),
             Err(TxError::Store(e)) => Err(e),
         }
     }
@@ -290,7 +290,9 @@ impl DirectoryStore for DynamoStore {
                     .send()
                     .await
                     .map_err(|e| match e.code() {
-                        Some("ConditionalCheckFailedException") => StoreError::NotFound("deletion"),
+                        Some("ConditionalCheckFailedException") => {
+                            StoreError::NotFound(Entity::Deletion)
+                        }
                         _ => sdk(e),
                     })?;
                 self.stats.trip(0, 1);

@@ -127,9 +127,9 @@ impl GroupStore for DynamoStore {
         match self.transact_with_events(org, items, events, now).await {
             Ok(()) => {}
             Err(TxError::Condition(codes)) if failed(&codes, 0) => {
-                return Err(StoreError::AlreadyExists("group"))
+                return Err(StoreError::AlreadyExists(Entity::Group))
             }
-            Err(TxError::Condition(_)) => return Err(StoreError::NotFound("user")),
+            Err(TxError::Condition(_)) => return Err(StoreError::NotFound(Entity::User)),
             Err(TxError::Store(e)) => return Err(e),
         }
         if !rest.is_empty() {
@@ -159,7 +159,7 @@ impl GroupStore for DynamoStore {
         // member a check, a put and an event: 100 items at most).
         let display_name = match self.get_group(org, group_id).await? {
             Some(g) => g.display_name,
-            None => return Err(StoreError::NotFound("group")),
+            None => return Err(StoreError::NotFound(Entity::Group)),
         };
         for chunk in user_ids.chunks(FIRST_MEMBERS) {
             let names = self.user_names(org, chunk).await?;
@@ -177,9 +177,9 @@ impl GroupStore for DynamoStore {
             match self.transact_with_events(org, items, events, now).await {
                 Ok(()) => {}
                 Err(TxError::Condition(codes)) if failed(&codes, 0) => {
-                    return Err(StoreError::NotFound("group"))
+                    return Err(StoreError::NotFound(Entity::Group))
                 }
-                Err(TxError::Condition(_)) => return Err(StoreError::NotFound("user")),
+                Err(TxError::Condition(_)) => return Err(StoreError::NotFound(Entity::User)),
                 Err(TxError::Store(e)) => return Err(e),
             }
         }
@@ -324,10 +324,10 @@ impl GroupStore for DynamoStore {
                 // Gone, or changed since the version the caller named.
                 return Err(match self.get_group(org, id).await? {
                     Some(_) => StoreError::VersionConflict,
-                    None => StoreError::NotFound("group"),
+                    None => StoreError::NotFound(Entity::Group),
                 });
             }
-            Err(TxError::Condition(_)) => return Err(StoreError::NotFound("group")),
+            Err(TxError::Condition(_)) => return Err(StoreError::NotFound(Entity::Group)),
             Err(TxError::Store(e)) => return Err(e),
         }
         // Memberships go after the group: a crash in between leaves only orphans that no reader

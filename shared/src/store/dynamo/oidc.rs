@@ -137,7 +137,7 @@ impl OidcStore for DynamoStore {
         match res {
             Ok(_) => Ok(()),
             Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
-                Err(StoreError::AlreadyExists("app client"))
+                Err(StoreError::AlreadyExists(Entity::AppClient))
             }
             Err(e) => Err(sdk(e)),
         }
@@ -193,7 +193,7 @@ impl OidcStore for DynamoStore {
         match res {
             Ok(_) => Ok(()),
             Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
-                Err(StoreError::NotFound("app client"))
+                Err(StoreError::NotFound(Entity::AppClient))
             }
             Err(e) => Err(sdk(e)),
         }

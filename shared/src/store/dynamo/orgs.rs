@@ -49,7 +49,7 @@ impl OrgStore for DynamoStore {
             .await
         {
             Ok(()) => Ok(()),
-            Err(TxError::Condition(_)) => Err(StoreError::AlreadyExists("organization")),
+            Err(TxError::Condition(_)) => Err(StoreError::AlreadyExists(Entity::Organization)),
             Err(TxError::Store(e)) => Err(e),
         }
     }
@@ -67,7 +67,7 @@ impl OrgStore for DynamoStore {
         // What changed decides the events (connection.updated, scim_token.rotated): org updates
         // are rare admin actions, so the read is cheap.
         let Some(stored) = self.get_org(&org.org).await? else {
-            return Err(StoreError::NotFound("organization"));
+            return Err(StoreError::NotFound(Entity::Organization));
         };
         let mut events = Vec::new();
         if stored.idp != next.idp {
@@ -97,7 +97,7 @@ impl OrgStore for DynamoStore {
             Ok(()) => Ok(next),
             Err(TxError::Condition(_)) => match self.get_org(&org.org).await? {
                 Some(_) => Err(StoreError::VersionConflict),
-                None => Err(StoreError::NotFound("organization")),
+                None => Err(StoreError::NotFound(Entity::Organization)),
             },
             Err(TxError::Store(e)) => Err(e),
         }

@@ -95,7 +95,7 @@ impl UserStore for DynamoStore {
             Err(TxError::Condition(codes)) if failed(&codes, 1) => Err(StoreError::Uniqueness {
                 attribute: "userName",
             }),
-            Err(TxError::Condition(_)) => Err(StoreError::AlreadyExists("user")),
+            Err(TxError::Condition(_)) => Err(StoreError::AlreadyExists(Entity::User)),
             Err(TxError::Store(e)) => Err(e),
         }
     }
@@ -130,7 +130,7 @@ impl UserStore for DynamoStore {
         let stored = self
             .get_user(org, &user.id)
             .await?
-            .ok_or(StoreError::NotFound("user"))?;
+            .ok_or(StoreError::NotFound(Entity::User))?;
         self.replace_user(org, &stored, user, now).await
     }
 
@@ -187,7 +187,7 @@ impl UserStore for DynamoStore {
         let user = self
             .get_user(org, id)
             .await?
-            .ok_or(StoreError::NotFound("user"))?;
+            .ok_or(StoreError::NotFound(Entity::User))?;
         // Sessions and memberships go first, then the user with its userName claim and the
         // counter in one transaction. A failure at any step leaves the user in place, so the
         // client's retry of the DELETE repeats every step (each is idempotent) and finishes; the

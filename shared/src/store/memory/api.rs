@@ -34,7 +34,7 @@ impl ApiKeyStore for MemoryStore {
     async fn create_api_key(&self, key: &ApiKey) -> StoreResult<()> {
         let mut st = self.lock()?;
         if st.api_keys.values().any(|k| k.name == key.name) {
-            return Err(StoreError::AlreadyExists("api key"));
+            return Err(StoreError::AlreadyExists(Entity::ApiKey));
         }
         st.api_keys.insert(key.key_hash.clone(), key.clone());
         Ok(())
@@ -50,7 +50,7 @@ impl ApiKeyStore for MemoryStore {
     async fn delete_api_key(&self, key: &ApiKey) -> StoreResult<()> {
         match self.lock()?.api_keys.remove(&key.key_hash) {
             Some(_) => Ok(()),
-            None => Err(StoreError::NotFound("api key")),
+            None => Err(StoreError::NotFound(Entity::ApiKey)),
         }
     }
 }
@@ -158,7 +158,7 @@ impl DirectoryStore for MemoryStore {
                 st.orgs.remove(org);
                 Ok(())
             }
-            None => Err(StoreError::NotFound("organization")),
+            None => Err(StoreError::NotFound(Entity::Organization)),
         }
     }
     async fn purge_org_batch(&self, _org: &str) -> StoreResult<bool> {

@@ -1,0 +1,176 @@
+//! One entry point per Lambda binary (issue 10 item 8): `functions/<name>/src/main.rs` calls
+//! `shared::functions::<name>::run()`. Each entry point serves requests through [`App`] with a
+//! dispatcher ([`Routes`]) that names only its own function's handlers, so each binary links only
+//! its own code: the linker (LTO) drops every handler that nothing in the binary calls.
+//!
+//! Dead-code elimination rather than Cargo features, on purpose: `infra/check-bootstraps` builds
+//! every bootstrap in one cargo invocation, and cargo unifies the features of everything it builds
+//! at once — but it cannot unify calls. [`App::handle`] (every route, the local stack) stays as it
+//! was; what each Lambda serves is [`crate::routes::ROUTES`], and it refuses every other route
+//! twice: `App::handle`'s filter, and its own dispatcher (`handlers::per_function`), which has no
+//! arm for it.
+
+use std::convert::Infallible;
+use std::future::Future;
+
+use lambda_http::{Body, Request, Response};
+
+use crate::app::App;
+use crate::error::AppError;
+use crate::handlers::per_function::{self as dispatchers, Routes};
+use crate::handlers::{Ctx, Handled, Services};
+use crate::routes::{Function, Route};
+use crate::store::Store;
+
+/// Config and clients once per cold start, then one request at a time, as the Lambda Runtime API
+/// hands them over.
+async fn run_http<R: Routes>(function: Function) -> Result<(), lambda_http::Error> {
+    crate::telemetry::init();
+    let app = App::from_env().await?;
+    lambda_http::run(lambda_http::service_fn(|req: Request| {
+        app.handle_routes::<R>(Some(function), req)
+    }))
+    .await
+}
+
+/// An org-scoped function: its module holds the binary's `run` and a `handler` for tests.
+macro_rules! org_function {
+    ($(#[$doc:meta])* $module:ident, $function:ident, $dispatch:path) => {
+        $(#[$doc])*
+        pub mod $module {
+            use super::*;
+
+            pub(crate) struct Own;
+
+            impl Routes for Own {
+                fn dispatch<S: Store>(
+                    app: &Services<S>,
+                    ctx: &Ctx,
+                    req: &Request,
+                ) -> impl Future<Output = Handled> + Send {
+                    $dispatch(app, ctx, req)
+                }
+            }
+
+            /// One request, as this function's Lambda serves it.
+            pub async fn handler<S: Store>(
+                app: &App<S>,
+                req: Request,
+            ) -> Result<Response<Body>, Infallible> {
+                app.handle_routes::<Own>(Some(Function::$function), req).await
+            }
+
+            /// The Lambda's `main`.
+            pub async fn run() -> Result<(), lambda_http::Error> {
+                run_http::<Own>(Function::$function).await
+            }
+        }
+    };
+}
+
+org_function!(
+    /// `saml-metadata`: the SP metadata document.
+    saml_metadata, SamlMetadata, dispatchers::saml_metadata
+);
+org_function!(
+    /// `saml-login`: SP-initiated sign-in (the AuthnRequest redirect).
+    saml_login, SamlLogin, dispatchers::saml_login
+);
+org_function!(
+    /// `saml-acs`: the Assertion Consumer Service.
+    saml_acs, SamlAcs, dispatchers::saml_acs
+);
+org_function!(
+    /// `session`: session introspection, logout, the signed-in page.
+    session, Session, dispatchers::session
+);
+org_function!(
+    /// `scim-users`: SCIM Users, discovery and the SCIM catch-all.
+    scim_users, ScimUsers, dispatchers::scim_users
+);
+org_function!(
+    /// `scim-groups`: SCIM Groups.
+    scim_groups, ScimGroups, dispatchers::scim_groups
+);
+
+/// `oidc`: the OpenID Connect provider (deployment-level routes only).
+pub mod oidc {
+    use super::*;
+
+    pub(crate) struct Own;
+
+    impl Routes for Own {
+        fn dispatch<S: Store>(
+            app: &Services<S>,
+            ctx: &Ctx,
+            req: &Request,
+        ) -> impl Future<Output = Handled> + Send {
+            let _ = (app, ctx, req);
+            async { Err(AppError::NoRoute) }
+        }
+
+        fn dispatch_deployment<S: Store>(
+            app: &Services<S>,
+            route: Route,
+            req: &Request,
+        ) -> impl Future<Output = Handled> + Send {
+            crate::handlers::oidc::dispatch(app, route, req)
+        }
+    }
+
+    /// One request, as this function's Lambda serves it.
+    pub async fn handler<S: Store>(
+        app: &App<S>,
+        req: Request,
+    ) -> Result<Response<Body>, Infallible> {
+        app.handle_routes::<Own>(Some(Function::Oidc), req).await
+    }
+
+    /// The Lambda's `main`.
+    pub async fn run() -> Result<(), lambda_http::Error> {
+        run_http::<Own>(Function::Oidc).await
+    }
+}
+
+/// `api`: the management API, `/api/v1` (deployment-level; docs/api.md).
+pub mod api {
+    use super::*;
+    use crate::api_routes::ApiRoute;
+
+    pub(crate) struct Own;
+
+    impl Routes for Own {
+        fn dispatch<S: Store>(
+            app: &Services<S>,
+            ctx: &Ctx,
+            req: &Request,
+        ) -> impl Future<Output = Handled> + Send {
+            let _ = (app, ctx, req);
+            async { Err(AppError::NoRoute) }
+        }
+
+        fn dispatch_api<S: Store>(
+            app: &Services<S>,
+            route: ApiRoute,
+            req: &Request,
+        ) -> impl Future<Output = Handled> + Send {
+            crate::api::dispatch(app, route, req)
+        }
+    }
+
+    /// One request, as this function's Lambda serves it.
+    pub async fn handler<S: Store>(
+        app: &App<S>,
+        req: Request,
+    ) -> Result<Response<Body>, Infallible> {
+        app.handle_routes::<Own>(Some(Function::Api), req).await
+    }
+
+    /// The Lambda's `main`.
+    pub async fn run() -> Result<(), lambda_http::Error> {
+        run_http::<Own>(Function::Api).await
+    }
+}
+
+#[cfg(test)]
+mod tests;
