@@ -2,13 +2,14 @@
 
 use std::collections::BTreeSet;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
 use shared::routes::Function;
 use shared::saml::test_idp::idp_certificate;
 use shared::store::{DynamoStore, GroupStore, NewUser, Session, SessionStore, UserStore};
 use shared::App;
 
-use crate::support::{app, body_json, event, unique_org};
+use crate::support::{app, body_json, event, table_name, unique_org};
 
 async fn call(
     app: &App<DynamoStore>,
@@ -849,7 +850,7 @@ async fn every_directory_change_has_its_event_in_order_and_after_returns_only_ne
 }
 
 #[tokio::test]
-async fn concurrent_changes_of_one_org_get_distinct_consecutive_sequence_numbers() {
+async fn concurrent_changes_of_one_org_get_distinct_increasing_sequence_numbers() {
     let app = std::sync::Arc::new(app().await);
     let key = api_key(&app).await;
     let (org, _) = create_org(&app, &key).await;
@@ -881,7 +882,10 @@ async fn concurrent_changes_of_one_org_get_distinct_consecutive_sequence_numbers
                 .unwrap()
         })
         .collect();
-    assert_eq!(seqs, (1..=7).collect::<Vec<u64>>());
+    // Time-ordered numbers (store/dynamo/events.rs): increasing in the order the changes
+    // committed, each once; not consecutive.
+    assert_eq!(seqs.len(), 7, "{seqs:?}");
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
     assert_eq!(
         types_of(&events)
             .iter()
@@ -997,6 +1001,53 @@ async fn the_cross_org_feed_holds_each_orgs_events_in_order_once_settled() {
                     .unwrap()
             })
             .collect();
-        assert_eq!(seqs, [1, 2, 3, 4], "{org}");
+        // Each org's events in the order of its own feed, every one once.
+        let (own, _) = org_events(&app, &key, org, None, 100).await;
+        let own: Vec<u64> = own.iter().map(seq_of).collect();
+        assert_eq!(seqs, own, "{org}");
+        assert_eq!(seqs.len(), 4, "{org}");
     }
+}
+
+/// The sequence number of an event (the end of its id, `evt_{org}_{seq:020}`).
+fn seq_of(e: &Value) -> u64 {
+    e["id"]
+        .as_str()
+        .unwrap()
+        .rsplit('_')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_change_whose_number_is_below_the_orgs_counter_is_renumbered_above_it_and_not_lost() {
+    let app = app().await;
+    let key = api_key(&app).await;
+    let (org, _) = create_org(&app, &key).await;
+    let (seen, cursor) = org_events(&app, &key, &org, None, 100).await;
+    assert_eq!(types_of(&seen), ["org.created"]);
+    // Another Lambda whose clock runs an hour ahead has committed: the counter is far above
+    // any number this process would take now.
+    let ahead = (seq_of(&seen[0]) >> 10).saturating_add(3_600_000) << 10;
+    app.store
+        .client()
+        .update_item()
+        .table_name(table_name())
+        .key("pk", AttributeValue::S(format!("ORG#{org}#EVENTS")))
+        .key("sk", AttributeValue::S("SEQ".into()))
+        .update_expression("SET seq = :s")
+        .expression_attribute_values(":s", AttributeValue::N(ahead.to_string()))
+        .send()
+        .await
+        .unwrap();
+    app.store
+        .create_user(&org, new_user("behind"), 40)
+        .await
+        .unwrap();
+    // A reader continuing where it stopped gets the change, numbered above the counter.
+    let (newer, _) = org_events(&app, &key, &org, cursor, 100).await;
+    assert_eq!(types_of(&newer), ["user.created"]);
+    assert!(seq_of(&newer[0]) > ahead, "{}", newer[0]["id"]);
 }

@@ -3,17 +3,26 @@
 //! | item           | pk                  | sk               | gsi1pk / gsi1sk                                 |
 //! |----------------|---------------------|------------------|-------------------------------------------------|
 //! | event counter  | `ORG#{org}#EVENTS`  | `SEQ`            |                                                 |
-//! | event          | `ORG#{org}#EVENTS`  | `EV#{seq:020}`   | `EVENTS` / `{commit ms:013}#{org}#{seq:020}`    |
+//! | event          | `ORG#{org}#EVENTS`  | `EV#{seq:020}`   | `EVENTS` / `{ms:013}#{org}#{seq:020}`           |
 //!
-//! A change's transaction also sets the counter from N to N + k (conditioned on N, read just
-//! before) and puts events N+1..N+k. Event N+1 can therefore only commit after event N: a reader
-//! continuing after N never misses one. Two writers racing for N: the loser's transaction fails
-//! its counter condition and is retried with a fresh read ([`MAX_SEQ_ATTEMPTS`]).
+//! A sequence number is time-ordered and needs no read: the writer's clock in milliseconds, shifted
+//! left by [`SUB_MS_BITS`], made strictly increasing within the process ([`next_seqs`]). A
+//! change's transaction also sets the org's counter to its last event's number on the condition
+//! that the counter is below its first: DynamoDB serializes the transactions on the counter item,
+//! so an org's events commit in increasing order and a reader continuing after N never misses one
+//! committed later (it is above the counter, which is at least N). The outbox thus costs no round
+//! trip of its own on the happy path (a sign-in stays at its transaction: docs/decisions.md).
+//! When the condition fails (another Lambda's clock is ahead, or two writers' numbers committed
+//! out of order), the writer reads the counter once and retries above it ([`MAX_SEQ_ATTEMPTS`]).
+//!
+//! Numbers are increasing, not consecutive: below 2^53 (so a JSON reader keeps them exact) until
+//! the year 2248.
 //!
 //! The events partition outlives the org's purge (directory.rs skips it) so that `org.deleted`
 //! stays readable and a re-created org's events continue the sequence; TTL removes them.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
@@ -30,10 +39,45 @@ fn event_sk(seq: u64) -> String {
     format!("EV#{seq:020}")
 }
 const ALL_EVENTS_PK: &str = "EVENTS";
-/// Attempts at winning the counter when other writers of the org race for it: each round one of
-/// them wins, so this bounds how many may write one org at the same instant (Okta's SCIM client
-/// sends a few at a time; a test sends 30). Retries wait a jittered, capped backoff.
+/// Attempts at the counter when other writers of the org race for it. A number taken after a
+/// refusal is above every number committed before it, so a writer is refused again only by
+/// writers that took theirs at the same time: this bounds how many may write one org at the same
+/// instant (Okta's SCIM client sends a few at a time; a test sends 30). Retries after a
+/// transaction conflict (DynamoDB's, not our condition) wait a jittered, capped backoff.
 const MAX_SEQ_ATTEMPTS: u32 = 64;
+/// Sequence numbers per millisecond: 2^10 (no org writes 1024 events in one millisecond; if one
+/// did, its numbers would run ahead of the clock, still increasing).
+const SUB_MS_BITS: u32 = 10;
+
+/// The last clock-based number this process handed out (any org): numbers taken one after the
+/// other are increasing even when the wall clock stands still or steps back.
+static LAST_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// `count` consecutive sequence numbers: the first above every number this process took before
+/// and at least the wall clock's, and above `floor` (the org's counter, when known). `floor`
+/// does not move the process's numbers for other orgs: one org's counter set by a Lambda whose
+/// clock runs ahead must not hold back every org in the cross-org feed.
+fn next_seqs(floor: u64, count: u64) -> u64 {
+    let clock = (wall_ms().max(0) as u64) << SUB_MS_BITS;
+    let mut prev = LAST_SEQ.load(Ordering::Relaxed);
+    loop {
+        let local = clock.max(prev + 1);
+        match LAST_SEQ.compare_exchange_weak(
+            prev,
+            local + count - 1,
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => return local.max(floor + 1),
+            Err(p) => prev = p,
+        }
+    }
+}
+
+/// The millisecond a sequence number was taken in (the cross-org feed's position).
+fn seq_ms(seq: u64) -> u64 {
+    seq >> SUB_MS_BITS
+}
 const MAX_BACKOFF_MS: u64 = 200;
 const MAX_FILTERED_PAGES: usize = 4;
 
@@ -70,37 +114,41 @@ impl DynamoStore {
             return self.transact(items).await;
         }
         let base = items.len();
+        // No read on the first attempt: the counter's condition decides (module docs).
+        let mut floor = 0;
         for attempt in 0..MAX_SEQ_ATTEMPTS {
-            let (seq, last_ms): (u64, i64) = match self.get(events_pk(org), SEQ_SK).await {
-                Ok(Some(item)) => (
-                    get_n(&item, "seq").map_err(TxError::Store)?,
-                    get_n(&item, "ms").unwrap_or(0),
-                ),
-                Ok(None) => (0, 0),
-                Err(e) => return Err(TxError::Store(e)),
-            };
+            let first = next_seqs(floor, events.len() as u64);
             let mut all = items.clone();
             all.extend(
-                self.event_items(org, seq, last_ms, &events, now)
+                self.event_items(org, first, &events, now)
                     .map_err(TxError::Store)?,
             );
             match self.transact(all).await {
+                // Only the counter (or an event slot) failed: a number at or above ours committed
+                // first. Read where the counter is and go above it at once.
                 Err(TxError::Condition(codes))
                     if !codes[..base.min(codes.len())]
                         .iter()
-                        .any(|c| c == "ConditionalCheckFailed") => {}
-                // Conflicts on the counter that `transact` gave up on: still only a race.
-                Err(TxError::Store(StoreError::Throttled)) => {}
+                        .any(|c| c == "ConditionalCheckFailed") =>
+                {
+                    floor = match self.get(events_pk(org), SEQ_SK).await {
+                        Ok(Some(item)) => get_n(&item, "seq").map_err(TxError::Store)?,
+                        Ok(None) => 0,
+                        Err(e) => return Err(TxError::Store(e)),
+                    };
+                }
+                // Conflicts on the counter that `transact` gave up on: still only a race. Wait a
+                // little (jittered, so racers spread) and try again.
+                Err(TxError::Store(StoreError::Throttled)) => {
+                    let cap = (10u64 << attempt.min(5)).min(MAX_BACKOFF_MS);
+                    tokio::time::sleep(Duration::from_millis(rand::random_range(1..=cap))).await;
+                }
                 Err(TxError::Condition(mut codes)) => {
                     codes.truncate(base);
                     return Err(TxError::Condition(codes));
                 }
                 other => return other,
             }
-            // Only the counter (or an event slot) failed: another change of this org took
-            // sequence `seq + 1` first. Wait a little (jittered, so racers spread) and re-read.
-            let cap = (10u64 << attempt.min(5)).min(MAX_BACKOFF_MS);
-            tokio::time::sleep(Duration::from_millis(rand::random_range(1..=cap))).await;
         }
         Err(TxError::Store(StoreError::Throttled))
     }
@@ -108,33 +156,26 @@ impl DynamoStore {
     fn event_items(
         &self,
         org: &str,
-        seq: u64,
-        last_ms: i64,
+        first: u64,
         events: &[NewEvent],
         now: i64,
     ) -> StoreResult<Vec<TransactWriteItem>> {
-        let next = seq + events.len() as u64;
-        // Never before the org's previous event, whatever this Lambda's clock says: the cross-org
-        // feed then keeps each org's events in sequence order.
-        let ms = wall_ms().max(last_ms);
-        let mut u = Update::builder()
+        let last = first + events.len() as u64 - 1;
+        // Above the counter, so after every event of the org already committed (module docs).
+        let u = Update::builder()
             .table_name(&self.table)
             .key("pk", s(events_pk(org)))
             .key("sk", s(SEQ_SK))
-            .update_expression("SET seq = :next, ms = :ms")
-            .expression_attribute_values(":next", n(next))
-            .expression_attribute_values(":ms", n(ms));
-        u = if seq == 0 {
-            u.condition_expression("attribute_not_exists(seq)")
-        } else {
-            u.condition_expression("seq = :seq")
-                .expression_attribute_values(":seq", n(seq))
-        };
+            .update_expression("SET seq = :last")
+            .condition_expression("attribute_not_exists(seq) OR seq < :first")
+            .expression_attribute_values(":last", n(last))
+            .expression_attribute_values(":first", n(first));
         let mut out = vec![TransactWriteItem::builder()
             .update(u.build().map_err(backend)?)
             .build()];
         for (i, e) in events.iter().enumerate() {
-            let seq = seq + 1 + i as u64;
+            let seq = first + i as u64;
+            let ms = seq_ms(seq);
             let item: Item = HashMap::from([
                 ("pk".to_string(), s(events_pk(org))),
                 ("sk".to_string(), s(event_sk(seq))),
@@ -265,13 +306,14 @@ impl DynamoStore {
     /// Benchmarks only (`infra/bench-api`): appends `count` events of `org` directly (BatchWriteItem,
     /// no change behind them) and moves its counter past them. Never used on a request path.
     pub async fn bulk_import_events(&self, org: &str, count: u64, now: i64) -> StoreResult<()> {
-        let (seq, last_ms) = match self.get(events_pk(org), SEQ_SK).await? {
-            Some(item) => (get_n(&item, "seq")?, get_n(&item, "ms").unwrap_or(0)),
-            None => (0, 0),
+        let floor = match self.get(events_pk(org), SEQ_SK).await? {
+            Some(item) => get_n(&item, "seq")?,
+            None => 0,
         };
-        let ms = wall_ms().max(last_ms);
-        let items: Vec<Item> = (seq + 1..=seq + count)
+        let first = next_seqs(floor, count);
+        let items: Vec<Item> = (first..first + count)
             .map(|seq| {
+                let ms = seq_ms(seq);
                 HashMap::from([
                     ("pk".to_string(), s(events_pk(org))),
                     ("sk".to_string(), s(event_sk(seq))),
@@ -293,8 +335,7 @@ impl DynamoStore {
             .table_name(&self.table)
             .item("pk", s(events_pk(org)))
             .item("sk", s(SEQ_SK))
-            .item("seq", n(seq + count))
-            .item("ms", n(ms))
+            .item("seq", n(first + count - 1))
             .send()
             .await
             .map_err(sdk)?;
