@@ -151,7 +151,7 @@ async fn main() -> Result<(), Error> {
     )
     .await?;
 
-    println!("== a SCIM change with its event (the outbox adds 1 read round trip and 2 items)");
+    println!("== a SCIM change with its event (the outbox adds no round trip and 2 items written)");
     let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "scim@example.com", "active": true,
                       "name": {"givenName": "S", "familyName": "C"}, "emails": [{"value": "scim@example.com", "primary": true}]});
     let u = call(
