@@ -12,6 +12,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use crate::config::Config;
 use crate::error::{render, AppError, Flavor};
 use crate::handlers::per_function::{Every, Routes};
+use crate::handlers::Handled;
 use crate::model::org::{Org, OrgName};
 use crate::routes::{match_path, Function, Route};
 use crate::store::{DynamoStore, Store, StoreError};
@@ -101,6 +102,35 @@ fn system_now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Every route, the management API's too: what [`App::handle`] serves.
+struct Local;
+
+impl Routes for Local {
+    fn dispatch<S: Store>(
+        app: &Services<S>,
+        ctx: &Ctx,
+        req: &Request,
+    ) -> impl std::future::Future<Output = Handled> + Send {
+        Every::dispatch(app, ctx, req)
+    }
+
+    fn dispatch_deployment<S: Store>(
+        app: &Services<S>,
+        route: Route,
+        req: &Request,
+    ) -> impl std::future::Future<Output = Handled> + Send {
+        Every::dispatch_deployment(app, route, req)
+    }
+
+    fn dispatch_api<S: Store>(
+        app: &Services<S>,
+        route: crate::api::ApiRoute,
+        req: &Request,
+    ) -> impl std::future::Future<Output = Handled> + Send {
+        crate::api::dispatch(app, route, req)
+    }
+}
+
 impl<S: Store> App<S> {
     pub fn new(config: Config, store: S) -> Self {
         let signer = crate::oidc::jwt::Signer::new(
@@ -138,7 +168,7 @@ impl<S: Store> App<S> {
         function: Option<Function>,
         req: Request,
     ) -> Result<Response<Body>, Infallible> {
-        self.handle_routes::<Every>(function, req).await
+        self.handle_routes::<Local>(function, req).await
     }
 
     /// [`App::handle`] with the handlers of `R` only (issue 10 item 8).
@@ -154,7 +184,7 @@ impl<S: Store> App<S> {
             .unwrap_or_default();
         // Org-less routes (the OpenID Connect provider) first; then `/orgs/{org}/...`.
         let matched = crate::routes::match_deployment_path(req.uri().path())
-            .map(|r| (String::new(), r))
+            .map(|r| (api_org(&r), r))
             .or_else(|| match_path(req.uri().path()))
             .filter(|(_, r)| function.is_none_or(|f| r.function() == f));
         let (org_name, route_template, flavor) = match &matched {
@@ -163,6 +193,7 @@ impl<S: Store> App<S> {
         };
         let result = match matched.clone() {
             None => Err(AppError::NoRoute),
+            Some((_, Route::Api(route))) => self.serve_api::<R>(route, &req).await,
             Some((_, route)) if route.is_deployment_level() => {
                 R::dispatch_deployment(&self.services, route, &req).await
             }
@@ -229,9 +260,13 @@ impl<S: Store> App<S> {
         // Routes that make trust decisions re-read the org on every request, so that a change
         // takes effect at once (issue 9 finding 8): SCIM (a rotated token stops working), the ACS
         // (a removed IdP key, IdP-initiated turned off, a shrunk RelayState allow-list) and login
-        // (a new IdP SSO URL). Metadata and the session routes, which trust nothing in the org
+        // (a new IdP SSO URL). Metadata, logout and the signed-in page, which trust nothing in the org
         // but its name and URLs, may use a briefly cached copy (one DynamoDB round trip fewer).
-        let mut org = if route.is_scim() || matches!(route, Route::SamlAcs | Route::SamlLogin) {
+        // The session check too (issue 12): a deleted org's sessions end at once, on every Lambda,
+        // not when a cached copy expires.
+        let mut org = if route.is_scim()
+            || matches!(route, Route::SamlAcs | Route::SamlLogin | Route::Session)
+        {
             self.load_org(&name).await?
         } else {
             // SP metadata holds nothing that changes trust: while DynamoDB is down it is served
@@ -255,6 +290,24 @@ impl<S: Store> App<S> {
         match tokio::time::timeout(
             self.config.request_deadline,
             R::dispatch(&self.services, &ctx, req),
+        )
+        .await
+        {
+            Ok(answer) => answer,
+            Err(elapsed) => Err(AppError::Store(StoreError::Unavailable(Box::new(elapsed)))),
+        }
+    }
+
+    /// The management API: deployment-level, under the same request deadline as the org routes,
+    /// through `R`'s API dispatcher (none but the `api` function's and the local stack's).
+    async fn serve_api<R: Routes>(
+        &self,
+        route: crate::api::ApiRoute,
+        req: &Request,
+    ) -> Result<(Response<Body>, &'static str), AppError> {
+        match tokio::time::timeout(
+            self.config.request_deadline,
+            R::dispatch_api(&self.services, route, req),
         )
         .await
         {
@@ -307,8 +360,17 @@ impl<S: Store> App<S> {
     }
 }
 
+/// The org an API route names (for the log line), or none.
+fn api_org(route: &Route) -> String {
+    match route {
+        Route::Api(r) => r.org().unwrap_or_default().to_string(),
+        _ => String::new(),
+    }
+}
+
 fn flavor_of(route: &Route) -> Flavor {
     match route {
+        Route::Api(_) => Flavor::Json,
         r if r.is_scim() => Flavor::Scim,
         Route::Session | Route::Logout => Flavor::Json,
         r if r.is_deployment_level() => crate::handlers::oidc::flavor(r),

@@ -132,5 +132,45 @@ pub mod oidc {
     }
 }
 
+/// `api`: the management API, `/api/v1` (deployment-level; docs/api.md).
+pub mod api {
+    use super::*;
+    use crate::api_routes::ApiRoute;
+
+    pub(crate) struct Own;
+
+    impl Routes for Own {
+        fn dispatch<S: Store>(
+            app: &Services<S>,
+            ctx: &Ctx,
+            req: &Request,
+        ) -> impl Future<Output = Handled> + Send {
+            let _ = (app, ctx, req);
+            async { Err(AppError::NoRoute) }
+        }
+
+        fn dispatch_api<S: Store>(
+            app: &Services<S>,
+            route: ApiRoute,
+            req: &Request,
+        ) -> impl Future<Output = Handled> + Send {
+            crate::api::dispatch(app, route, req)
+        }
+    }
+
+    /// One request, as this function's Lambda serves it.
+    pub async fn handler<S: Store>(
+        app: &App<S>,
+        req: Request,
+    ) -> Result<Response<Body>, Infallible> {
+        app.handle_routes::<Own>(Some(Function::Api), req).await
+    }
+
+    /// The Lambda's `main`.
+    pub async fn run() -> Result<(), lambda_http::Error> {
+        run_http::<Own>(Function::Api).await
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -4,9 +4,13 @@
 //! Multi-tenant from the first line: every route is `/orgs/{org}/...`, every store key starts with
 //! the organization, and every log line carries it.
 
+pub mod admin;
+pub mod api;
+pub mod api_routes;
 pub mod app;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod functions;
 pub mod headers;
 pub mod http;

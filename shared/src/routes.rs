@@ -18,10 +18,12 @@ pub enum Function {
     Session,
     /// The OpenID Connect provider: discovery, JWKS, authorize, token, userinfo, logout.
     Oidc,
+    /// The management API, `/api/v1` (docs/api.md).
+    Api,
 }
 
 impl Function {
-    pub const ALL: [Function; 7] = [
+    pub const ALL: [Function; 8] = [
         Function::SamlAcs,
         Function::SamlMetadata,
         Function::SamlLogin,
@@ -29,6 +31,7 @@ impl Function {
         Function::ScimGroups,
         Function::Session,
         Function::Oidc,
+        Function::Api,
     ];
 
     /// The binary (and crate) name under `functions/`, as named in template.yaml.
@@ -41,6 +44,7 @@ impl Function {
             Function::ScimGroups => "scim-groups",
             Function::Session => "session",
             Function::Oidc => "oidc",
+            Function::Api => "api",
         }
     }
 }
@@ -75,6 +79,8 @@ pub enum Route {
     OidcToken,
     OidcUserinfo,
     OidcLogout,
+    /// The management API (deployment-level; its org, if any, is a path parameter).
+    Api(crate::api_routes::ApiRoute),
 }
 
 /// How a matched template becomes a [`Route`]: the `{id}` path parameter, percent-decoded.
@@ -153,12 +159,20 @@ const TABLE: &[(&str, Function, Make)] = &[
 ];
 
 /// The route templates with the function serving each (template.yaml declares the same set).
+/// The management API's templates follow the table's (they carry an org and ids of their own, so
+/// `api_routes` matches them).
 pub const ROUTES: &[(&str, Function)] = &{
-    let mut out = [("", Function::Oidc); TABLE.len()];
+    use crate::api_routes::API_TEMPLATES;
+    let mut out = [("", Function::Oidc); TABLE.len() + API_TEMPLATES.len()];
     let mut i = 0;
     while i < TABLE.len() {
         out[i] = (TABLE[i].0, TABLE[i].1);
         i += 1;
+    }
+    let mut j = 0;
+    while j < API_TEMPLATES.len() {
+        out[i + j] = (API_TEMPLATES[j], Function::Api);
+        j += 1;
     }
     out
 };
@@ -231,6 +245,7 @@ impl Route {
             Route::OidcToken => "/oauth2/token",
             Route::OidcUserinfo => "/oauth2/userinfo",
             Route::OidcLogout => "/oauth2/logout",
+            Route::Api(r) => r.template(),
         }
     }
 
@@ -258,6 +273,7 @@ impl Route {
             Route::OidcToken => "POST",
             // OIDC Core §3.1.2.1 and §5.3.1, RP-Initiated Logout §2: GET and POST.
             Route::OidcAuthorize | Route::OidcUserinfo | Route::OidcLogout => "GET, POST",
+            Route::Api(r) => r.allowed_methods(),
         }
     }
 
@@ -280,12 +296,15 @@ pub fn match_path(path: &str) -> Option<(String, Route)> {
 
 /// The deployment-level routes (no org in the path).
 pub fn match_deployment_path(path: &str) -> Option<Route> {
+    if path.starts_with("/api/v1/") {
+        return Some(Route::Api(crate::api_routes::ApiRoute::parse(path)?));
+    }
     lookup(path)
         .map(|(_, r)| r)
         .filter(Route::is_deployment_level)
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
     url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())
@@ -300,6 +319,7 @@ mod tests {
             .replace("{org}", "acme")
             .replace("{id}", "abc-123")
             .replace("{proxy+}", "Bulk")
+            .replace("/api/v1/Bulk", "/api/v1/not/a/route")
     }
 
     #[test]

@@ -4,6 +4,8 @@
 
 mod support;
 
+mod api;
+mod api_e2e;
 mod cli;
 mod entra_replay;
 mod events;

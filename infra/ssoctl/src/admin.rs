@@ -1,69 +1,29 @@
-//! Organization administration: what `ssoctl org ...` does, as functions tests can call.
-//! Every command validates all its input before it writes anything.
+//! Organization administration as `ssoctl org ...` does it: the logic is `shared::admin` (shared
+//! with the management API); this file adds what only the CLI has — metadata from a file, and
+//! the clap form of the settings.
 
-use serde_json::{json, Value};
-use shared::org::{validate_org_name, Org, Provisioning, Reactivation};
-use shared::saml::certificate::CertificateInfo;
-use shared::saml::metadata::{
-    check_signing_certificates, parse_idp_metadata, CheckedIdp, MetadataError, SkippedCertificate,
+use serde_json::Value;
+pub use shared::admin::{
+    certificate_json, list_orgs, org_json, rotate_scim_token, show_org, AdminError, KeyReplacement,
+    OrgSettings,
 };
-use shared::store::{OrgStore, StoreError};
-use shared::tokens::Secret;
+use shared::org::{Provisioning, Reactivation};
+use shared::saml::metadata::CheckedIdp;
+use shared::store::OrgStore;
 
 use crate::fetch;
-
-#[derive(Debug, thiserror::Error)]
-pub enum AdminError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("organization {0:?} not found (see `ssoctl org list`)")]
-    UnknownOrg(String),
-    #[error("organization {0:?} already exists (see `ssoctl org show {0}`)")]
-    Exists(String),
-    #[error("cannot read IdP metadata from {source_name}: {reason}")]
-    MetadataUnreadable { source_name: String, reason: String },
-    #[error("IdP metadata from {source_name} is unusable: {error}")]
-    MetadataInvalid {
-        source_name: String,
-        error: MetadataError,
-    },
-    #[error("{0}")]
-    NotConfirmed(String),
-    #[error("the organization changed while this command ran; run it again")]
-    Conflict,
-    #[error("database: {0}")]
-    Store(StoreError),
-}
-
-impl From<StoreError> for AdminError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::VersionConflict => AdminError::Conflict,
-            other => AdminError::Store(other),
-        }
-    }
-}
 
 /// Reads IdP metadata from a file path or an https URL ([`crate::fetch`]), parses it and keeps
 /// only the signing certificates we can verify with.
 pub async fn load_idp_metadata(source: &str) -> Result<CheckedIdp, AdminError> {
-    let unreadable = |reason: String| AdminError::MetadataUnreadable {
+    if fetch::looks_like_url(source) {
+        return shared::admin::fetch_checked_metadata(source).await;
+    }
+    let text = read_capped_file(source).map_err(|reason| AdminError::MetadataUnreadable {
         source_name: source.to_string(),
         reason,
-    };
-    let text = if fetch::looks_like_url(source) {
-        fetch::fetch_metadata(source)
-            .await
-            .map_err(|e| unreadable(e.to_string()))?
-    } else {
-        read_capped_file(source).map_err(unreadable)?
-    };
-    parse_idp_metadata(&text)
-        .and_then(check_signing_certificates)
-        .map_err(|error| AdminError::MetadataInvalid {
-            source_name: source.to_string(),
-            error,
-        })
+    })?;
+    shared::admin::check_metadata(source, &text)
 }
 
 /// A file, read through the same cap as a download (a FIFO or /dev/zero has no size to check).
@@ -80,65 +40,6 @@ fn read_capped_file(path: &str) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| fetch::FetchError::NotUtf8.to_string())
 }
 
-/// One certificate as `show`, `create` and `set-idp` print it: fingerprint, key, validity and
-/// whether it has expired at `now` ([`shared::saml::expiry::info_json`]).
-pub fn certificate_json(info: &CertificateInfo, now: i64) -> Value {
-    shared::saml::expiry::info_json(info, now)
-}
-
-/// A stored certificate, described; one stored before keys were checked may be unusable.
-fn stored_certificate_json(b64: &str, now: i64) -> Value {
-    shared::saml::expiry::certificate_json(b64, now)
-}
-
-fn skipped_json(skipped: &[SkippedCertificate], now: i64) -> Value {
-    skipped
-        .iter()
-        .map(|s| {
-            let mut v = s
-                .info
-                .as_ref()
-                .map(|i| certificate_json(i, now))
-                .unwrap_or(json!({}));
-            v["position"] = json!(s.position);
-            v["unusable"] = json!(s.reason.to_string());
-            v
-        })
-        .collect()
-}
-
-/// What an Okta admin pastes, for one org. `scim_token` only when one was just minted; `now`
-/// decides which certificates are flagged as expired.
-pub fn org_json(org: &Org, scim_token: Option<&Secret>, now: i64) -> Value {
-    let mut v = json!({
-        "org": org.org,
-        "entity_id": org.entity_id(),
-        "acs_url": org.acs_url(),
-        "metadata_url": org.metadata_url(),
-        "login_url": org.login_url(),
-        "session_url": org.session_url(),
-        "scim_base_url": org.scim_base_url(),
-        "provisioning": org.provisioning,
-        "reactivation": org.reactivation,
-        "allow_idp_initiated": org.allow_idp_initiated,
-        "default_app_url": org.default_app_url,
-        "allowed_redirect_urls": org.allowed_redirect_urls,
-        "clock_skew_seconds": org.clock_skew_seconds,
-        "session_hours": org.session_seconds() / 3600,
-        "attribute_mapping": org.attribute_mapping,
-        "scim_token_configured": org.scim_token_hash.is_some(),
-        "idp": org.idp.as_ref().map(|i| json!({
-            "entity_id": i.entity_id,
-            "sso_url": i.sso_url,
-            "signing_certificates": i.certificates.iter().map(|c| stored_certificate_json(c, now)).collect::<Vec<_>>(),
-        })),
-    });
-    if let Some(t) = scim_token {
-        v["scim_token"] = json!(t.expose());
-    }
-    v
-}
-
 pub struct CreateOrg<'a> {
     pub name: &'a str,
     pub base_url: &'a str,
@@ -153,56 +54,28 @@ pub async fn create_org<S: OrgStore>(
     req: CreateOrg<'_>,
     now: i64,
 ) -> Result<Value, AdminError> {
-    validate_org_name(req.name).map_err(AdminError::Invalid)?;
-    let base_url = shared::config::normalize_base_url(req.base_url).map_err(AdminError::Invalid)?;
-    let checked = match req.idp_metadata {
+    shared::org::validate_org_name(req.name).map_err(AdminError::Invalid)?;
+    shared::config::normalize_base_url(req.base_url).map_err(AdminError::Invalid)?;
+    let idp = match req.idp_metadata {
         Some(src) => Some(load_idp_metadata(src).await?),
         None => None,
     };
-    let token = Secret::generate("scim");
-    let mut org = Org::new(req.name, &base_url, now);
-    org.provisioning = req.provisioning;
-    org.reactivation = req.reactivation;
-    org.idp = checked.as_ref().map(|c| c.idp.clone());
-    org.scim_token_hash = Some(token.hash().into_string());
-    match store.create_org(&org).await {
-        Ok(()) => {
-            let mut out = org_json(&org, Some(&token), now);
-            if let Some(c) = checked.filter(|c| !c.skipped.is_empty()) {
-                out["skipped_certificates"] = skipped_json(&c.skipped, now);
-            }
-            Ok(out)
-        }
-        Err(StoreError::AlreadyExists(_)) => Err(AdminError::Exists(req.name.to_string())),
-        Err(e) => Err(e.into()),
-    }
+    shared::admin::create_org(
+        store,
+        shared::admin::NewOrg {
+            name: req.name,
+            base_url: req.base_url,
+            idp,
+            provisioning: req.provisioning,
+            reactivation: req.reactivation,
+            default_app_url: None,
+        },
+        now,
+    )
+    .await
 }
 
-async fn existing<S: OrgStore>(store: &S, name: &str) -> Result<Org, AdminError> {
-    if validate_org_name(name).is_err() {
-        return Err(AdminError::UnknownOrg(name.to_string()));
-    }
-    store
-        .get_org(name)
-        .await?
-        .ok_or_else(|| AdminError::UnknownOrg(name.to_string()))
-}
-
-pub async fn show_org<S: OrgStore>(store: &S, name: &str, now: i64) -> Result<Value, AdminError> {
-    Ok(org_json(&existing(store, name).await?, None, now))
-}
-
-/// What `set-idp` is about to do to an org that already verifies with some keys.
-pub struct KeyReplacement<'a> {
-    pub org: &'a str,
-    /// The stored certificates (base64 DER) and what is known of each.
-    pub current: Vec<Value>,
-    pub new: &'a CheckedIdp,
-}
-
-/// Sets the org's IdP. When the org already has signing certificates and the metadata changes
-/// them, `confirm` decides (an `Err` aborts, nothing written): replacing keys replaces who may
-/// sign users in.
+/// Sets the org's IdP from a file or URL; `confirm` decides before signing keys are replaced.
 pub async fn set_idp<S: OrgStore>(
     store: &S,
     name: &str,
@@ -210,75 +83,9 @@ pub async fn set_idp<S: OrgStore>(
     confirm: impl FnOnce(&KeyReplacement) -> Result<(), AdminError>,
     now: i64,
 ) -> Result<Value, AdminError> {
-    let mut org = existing(store, name).await?;
+    shared::admin::existing(store, name).await?;
     let checked = load_idp_metadata(metadata).await?;
-    if let Some(current) = org.idp.as_ref().filter(|i| !i.certificates.is_empty()) {
-        let mut before = current.certificates.clone();
-        let mut after = checked.idp.certificates.clone();
-        before.sort();
-        after.sort();
-        if before != after {
-            confirm(&KeyReplacement {
-                org: &org.org,
-                current: current
-                    .certificates
-                    .iter()
-                    .map(|c| stored_certificate_json(c, now))
-                    .collect(),
-                new: &checked,
-            })?;
-        }
-    }
-    org.idp = Some(checked.idp.clone());
-    org.updated_at = now;
-    let org = store.update_org(&org).await?;
-    let mut out = org_json(&org, None, now);
-    if !checked.skipped.is_empty() {
-        out["skipped_certificates"] = skipped_json(&checked.skipped, now);
-    }
-    Ok(out)
-}
-
-/// Mints a new SCIM token; the old one stops working at once (SCIM reads the org on every request).
-pub async fn rotate_scim_token<S: OrgStore>(
-    store: &S,
-    name: &str,
-    now: i64,
-) -> Result<Value, AdminError> {
-    let mut org = existing(store, name).await?;
-    let token = Secret::generate("scim");
-    org.scim_token_hash = Some(token.hash().into_string());
-    org.updated_at = now;
-    let org = store.update_org(&org).await?;
-    Ok(
-        json!({ "org": org.org, "scim_base_url": org.scim_base_url(), "scim_token": token.expose() }),
-    )
-}
-
-/// `ssoctl org check-certificates`: the daily expiry check at `now` ([`shared::saml::expiry`]),
-/// each notice also as a warning on stderr.
-pub async fn check_certificates<S: OrgStore>(store: &S, now: i64) -> Result<Value, AdminError> {
-    use shared::saml::expiry::{check_all, CHECK_PERIOD};
-    let notices = check_all(store, now, CHECK_PERIOD, |n| {
-        eprintln!(
-            "ssoctl: warning: organization {:?}: signing certificate {} (SHA-256 {}) expires in {} day(s)",
-            n.org, n.position, n.sha256_fingerprint, n.days_before
-        )
-    })
-    .await?;
-    Ok(json!({ "notices": notices.iter().map(|n| n.to_json()).collect::<Vec<_>>() }))
-}
-
-pub async fn list_orgs<S: OrgStore>(store: &S) -> Result<Value, AdminError> {
-    let orgs = store.list_orgs().await?;
-    Ok(json!({
-        "orgs": orgs.iter().map(|o| json!({
-            "org": o.org,
-            "metadata_url": o.metadata_url(),
-            "idp_configured": o.idp.is_some(),
-            "provisioning": o.provisioning,
-        })).collect::<Vec<_>>()
-    }))
+    shared::admin::set_idp(store, name, checked, confirm, now).await
 }
 
 /// What `ssoctl org set` may change; `None`/empty leaves a setting as it is.
@@ -314,24 +121,20 @@ pub struct Settings {
     pub map_attribute: Vec<String>,
 }
 
-/// App URLs users are redirected to: absolute https (http on loopback), no credentials or
-/// fragment — the redirect allow-list is our defence against open redirects.
-fn app_url(raw: &str) -> Result<String, AdminError> {
-    let url = url::Url::parse(raw)
-        .map_err(|e| AdminError::Invalid(format!("{raw:?} is not a URL: {e}")))?;
-    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
-    if !scheme_ok
-        || url.host_str().is_none()
-        || !url.username().is_empty()
-        || url.password().is_some()
-        || url.fragment().is_some()
-    {
-        return Err(AdminError::Invalid(format!(
-            "app URL {raw:?} must be an absolute https URL without credentials or fragment (http only on loopback)"
-        )));
+impl From<Settings> for OrgSettings {
+    fn from(s: Settings) -> Self {
+        OrgSettings {
+            default_app_url: s.default_app_url,
+            allow_redirect: s.allow_redirect,
+            clear_redirects: s.clear_redirects,
+            idp_initiated: s.idp_initiated,
+            clock_skew: s.clock_skew,
+            session_hours: s.session_hours,
+            provisioning: s.provisioning,
+            reactivation: s.reactivation,
+            map_attribute: s.map_attribute,
+        }
     }
-    Ok(url.to_string())
 }
 
 /// Validates every change first, then writes them in one conditional update.
@@ -341,56 +144,19 @@ pub async fn update_settings<S: OrgStore>(
     s: Settings,
     now: i64,
 ) -> Result<Value, AdminError> {
-    let mut org = existing(store, name).await?;
-    if let Some(url) = &s.default_app_url {
-        org.default_app_url = Some(app_url(url)?);
-    }
-    if s.clear_redirects {
-        org.allowed_redirect_urls.clear();
-    }
-    for url in &s.allow_redirect {
-        let url = app_url(url)?;
-        if !org.allowed_redirect_urls.contains(&url) {
-            org.allowed_redirect_urls.push(url);
-        }
-    }
-    if let Some(on) = s.idp_initiated {
-        org.allow_idp_initiated = on;
-    }
-    if let Some(skew) = s.clock_skew {
-        if skew > 600 {
-            return Err(AdminError::Invalid(format!(
-                "clock skew {skew} s is too lax: at most 600"
-            )));
-        }
-        org.clock_skew_seconds = skew;
-    }
-    if let Some(h) = s.session_hours {
-        if !(1..=shared::org::MAX_SESSION_HOURS).contains(&h) {
-            return Err(AdminError::Invalid(format!(
-                "session length {h} h: must be 1 to {} hours",
-                shared::org::MAX_SESSION_HOURS
-            )));
-        }
-        org.session_hours = Some(h);
-    }
-    if let Some(p) = s.provisioning {
-        org.provisioning = p;
-    }
-    if let Some(r) = s.reactivation {
-        org.reactivation = r;
-    }
-    for entry in &s.map_attribute {
-        let (from, to) = entry
-            .split_once('=')
-            .filter(|(f, t)| !f.trim().is_empty() && !t.trim().is_empty())
-            .ok_or_else(|| {
-                AdminError::Invalid(format!("--map-attribute {entry:?} must be SAML_NAME=FIELD"))
-            })?;
-        org.attribute_mapping
-            .insert(from.trim().to_string(), to.trim().to_string());
-    }
-    org.updated_at = now;
-    let org = store.update_org(&org).await?;
-    Ok(org_json(&org, None, now))
+    shared::admin::update_settings(store, name, s.into(), now).await
+}
+
+/// `ssoctl org check-certificates`: the daily expiry check at `now` ([`shared::saml::expiry`]),
+/// each notice also as a warning on stderr.
+pub async fn check_certificates<S: OrgStore>(store: &S, now: i64) -> Result<Value, AdminError> {
+    use shared::saml::expiry::{check_all, CHECK_PERIOD};
+    let notices = check_all(store, now, CHECK_PERIOD, |n| {
+        eprintln!(
+            "ssoctl: warning: organization {:?}: signing certificate {} (SHA-256 {}) expires in {} day(s)",
+            n.org, n.position, n.sha256_fingerprint, n.days_before
+        )
+    })
+    .await?;
+    Ok(serde_json::json!({ "notices": notices.iter().map(|n| n.to_json()).collect::<Vec<_>>() }))
 }

@@ -44,6 +44,27 @@ pub enum Command {
     /// Run the service locally.
     #[command(subcommand)]
     Local(LocalCommand),
+    /// Manage the management API's keys (docs/api.md).
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+    /// Print events (one JSON object per line), oldest first; all orgs unless --org.
+    Events {
+        #[arg(long)]
+        org: Option<String>,
+        /// Keep printing new events as they happen.
+        #[arg(long)]
+        follow: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ApiKeyCommand {
+    /// Mint a key; prints its id, name and api_key (shown once, stored only as a hash).
+    Create { name: String },
+    /// List keys (never the keys themselves).
+    List,
+    /// Revoke a key by name or id: it is refused from the next request on.
+    Revoke { name_or_id: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -124,6 +145,8 @@ pub enum OrgCommand {
     RekeyNames { org: String },
     /// List organizations.
     List,
+    /// Finish removing the data of deleted organizations (DELETE /api/v1/orgs/{org} starts it).
+    Purge,
     /// The daily IdP certificate check: reports every signing certificate that crossed 30, 7 or
     /// 1 days before its notAfter in the day before `--now` (docs/okta-setup.md, "Certificate
     /// rotation"). Deployed, a schedule runs the same check and emits the metric.
@@ -347,6 +370,9 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
                     admin::update_settings(&store, &org, settings, now()).await
                 }
                 OrgCommand::List => admin::list_orgs(&store).await,
+                OrgCommand::Purge => Ok(serde_json::json!({
+                    "purged": shared::api::purge_pending(&store, usize::MAX).await
+                })),
                 OrgCommand::CheckCertificates { now: at } => {
                     admin::check_certificates(&store, at.unwrap_or_else(now)).await
                 }
@@ -389,6 +415,24 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
                     apps::rotate_secret(&store, &client_id, now()).await
                 }
                 AppCommand::Delete { client_id } => apps::delete_app(&store, &client_id).await,
+            };
+            out.map(Some).map_err(admin_err)
+        }
+        Command::Events { org, follow } => {
+            let store = store(false).await?;
+            crate::events::run(&store, org.as_deref(), follow, now).await?;
+            Ok(None)
+        }
+        Command::ApiKey(cmd) => {
+            let store = store(false).await?;
+            let out = match cmd {
+                ApiKeyCommand::Create { name } => {
+                    crate::api_keys::create(&store, &name, now()).await
+                }
+                ApiKeyCommand::List => crate::api_keys::list(&store).await,
+                ApiKeyCommand::Revoke { name_or_id } => {
+                    crate::api_keys::revoke(&store, &name_or_id).await
+                }
             };
             out.map(Some).map_err(admin_err)
         }
@@ -463,6 +507,7 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
             .map_err(|e| e.to_string())?;
             let app = Arc::new(App::new(config, store));
             tokio::spawn(local::deliver_backchannel_logouts(app.clone()));
+            tokio::spawn(local::purge_deleted_orgs(app.clone()));
             println!(
                 "{}",
                 serde_json::to_string_pretty(&demo).unwrap_or_default()

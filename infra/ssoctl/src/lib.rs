@@ -4,8 +4,10 @@
 //! environment points to: the local DynamoDB-API server or a deployed table.
 
 pub mod admin;
+pub mod api_keys;
 pub mod apps;
 pub mod cli;
+pub mod events;
 pub mod fetch;
 pub mod local;
 pub mod template;

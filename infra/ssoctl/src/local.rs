@@ -180,6 +180,15 @@ pub async fn deliver_backchannel_logouts<S: Store + 'static>(app: Arc<App<S>>) {
     }
 }
 
+/// The local stand-in for what finishes org purges in AWS (the next DELETE or `ssoctl org
+/// purge`): purges left unfinished by `DELETE /api/v1/orgs/{org}` continue here.
+pub async fn purge_deleted_orgs<S: Store + 'static>(app: Arc<App<S>>) {
+    loop {
+        shared::api::purge_pending(&app.store, 20).await;
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    }
+}
+
 /// Serves every route on `listener` until the process ends.
 pub async fn serve<S: Store + 'static>(
     app: Arc<App<S>>,

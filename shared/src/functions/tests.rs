@@ -76,6 +76,9 @@ fn request(method: Method, path: &str) -> Request {
 async fn dispatched(function: Function, route: Route, req: &Request) -> Handled {
     async fn via<R: Routes>(route: Route, req: &Request) -> Handled {
         let app = app();
+        if let Route::Api(api) = route {
+            return R::dispatch_api(app.services(), api, req).await;
+        }
         if route.is_deployment_level() {
             return R::dispatch_deployment(app.services(), route, req).await;
         }
@@ -94,6 +97,7 @@ async fn dispatched(function: Function, route: Route, req: &Request) -> Handled 
         Function::ScimUsers => via::<scim_users::Own>(route, req).await,
         Function::ScimGroups => via::<scim_groups::Own>(route, req).await,
         Function::Oidc => via::<oidc::Own>(route, req).await,
+        Function::Api => via::<api::Own>(route, req).await,
     }
 }
 
@@ -108,6 +112,7 @@ async fn answered(function: Function, req: Request) -> u16 {
         Function::ScimUsers => scim_users::handler(&app, req).await,
         Function::ScimGroups => scim_groups::handler(&app, req).await,
         Function::Oidc => oidc::handler(&app, req).await,
+        Function::Api => api::handler(&app, req).await,
     };
     resp.status().as_u16()
 }

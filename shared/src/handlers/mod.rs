@@ -65,5 +65,7 @@ pub(crate) async fn dispatch<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Reque
         Function::ScimGroups => per_function::scim_groups(app, ctx, req).await,
         // The provider's routes carry no org: `App::handle` sends them to `oidc::dispatch`.
         Function::Oidc => Err(AppError::NoRoute),
+        // Nor does the management API's: `App::handle` sends them to `api::dispatch`.
+        Function::Api => Err(AppError::NoRoute),
     }
 }

@@ -9,6 +9,7 @@ use http::Method;
 use lambda_http::Request;
 
 use super::{oidc, saml, scim, session as session_handlers, Ctx, Handled, Services};
+use crate::api_routes::ApiRoute;
 use crate::error::AppError;
 use crate::routes::{Function, Route};
 use crate::store::Store;
@@ -32,9 +33,21 @@ pub(crate) trait Routes {
         let _ = (app, route, req);
         async { Err(AppError::NoRoute) }
     }
+
+    /// A management API route (`/api/v1`, issue 12): none, unless overridden.
+    fn dispatch_api<S: Store>(
+        app: &Services<S>,
+        route: ApiRoute,
+        req: &Request,
+    ) -> impl Future<Output = Handled> + Send {
+        let _ = (app, route, req);
+        async { Err(AppError::NoRoute) }
+    }
 }
 
-/// Every route: `App::handle`, which the local stack (`ssoctl local serve`) runs.
+/// Every org and OpenID Connect route. `App::handle` (the local stack, `ssoctl local serve`) adds
+/// the management API's (`app::Local`): `api` uses the handlers' `Services`, so the handlers do not
+/// name `api` back (no module cycle).
 pub(crate) struct Every;
 
 impl Routes for Every {

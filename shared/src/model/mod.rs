@@ -2,9 +2,12 @@
 //! of the identifiers they carry (organization names, userNames). Everything above uses them; this
 //! module uses nothing of the crate (it sits at the bottom of the graph, docs/architecture.md).
 
+pub mod api_key;
+pub mod event;
 pub mod group;
 pub mod org;
 pub mod session;
+pub mod shape;
 pub mod user;
 pub mod user_name;
 

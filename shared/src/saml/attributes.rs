@@ -133,3 +133,52 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod api_shape_tests {
+    use super::ENTERPRISE;
+    use crate::model::shape::user_json;
+    use crate::model::User;
+    use serde_json::{json, Value};
+
+    fn user(attributes: Value) -> User {
+        User {
+            id: "u1".into(),
+            user_name: "ada@example.com".into(),
+            external_id: Some("00u1".into()),
+            active: true,
+            attributes,
+            created_at: 0,
+            updated_at: 60,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn scim_pushed_and_first_login_users_have_the_same_shape() {
+        let scim = user(json!({
+            "name": {"givenName": "Ada", "familyName": "Lovelace"},
+            "emails": [{"value": "other@example.com"}, {"value": "ada@example.com", "primary": true}],
+            "title": "Engineer",
+            ENTERPRISE: {"department": "R&D"},
+        }));
+        let mut first_login = json!({});
+        super::apply(
+            &mut first_login,
+            &[
+                ("firstName".into(), vec!["Ada".into()]),
+                ("lastName".into(), vec!["Lovelace".into()]),
+                ("email".into(), vec!["ada@example.com".into()]),
+                ("title".into(), vec!["Engineer".into()]),
+                ("department".into(), vec!["R&D".into()]),
+            ],
+            &super::default_mapping(),
+        );
+        let a = user_json(&scim);
+        let b = user_json(&user(first_login));
+        assert_eq!(a, b);
+        assert_eq!(a["email"], "ada@example.com");
+        assert_eq!(a["attributes"]["department"], "R&D");
+        assert_eq!(a["updated"], "1970-01-01T00:01:00Z");
+    }
+}

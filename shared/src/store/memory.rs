@@ -51,6 +51,8 @@ struct State {
     clients: BTreeMap<String, AppClient>,
     /// Queue order (`{now}#{org}#{token}`) → the queued notice.
     notices: BTreeMap<String, Queued>,
+    /// Management API keys by key hash (`memory/api.rs`).
+    api_keys: BTreeMap<String, crate::model::api_key::ApiKey>,
 }
 
 struct Queued {
@@ -1001,3 +1003,6 @@ impl OidcStore for MemoryStore {
 mod conformance {
     crate::conformance_suite!(super::MemoryStore::new());
 }
+
+// The management API's traits (keys, key-ordered listings, org deletion, events).
+mod api;

@@ -10,9 +10,12 @@
 //! - time-limited records carry `expires_at` (epoch seconds) and are treated as absent once
 //!   `expires_at <= now`, whether or not the database has deleted them yet.
 
+pub mod api_keys;
 #[cfg(any(test, feature = "test-support"))]
 pub mod conformance;
+pub mod directory;
 pub mod dynamo;
+pub mod events;
 pub(crate) mod keys;
 pub mod memory;
 pub mod oidc;
@@ -43,6 +46,10 @@ pub enum Entity {
     /// An OIDC authorization request waiting for its sign-in.
     AuthorizationRequest,
     AppClient,
+    /// A management API key (issue 12).
+    ApiKey,
+    /// A deleted org's pending purge (issue 12).
+    Deletion,
 }
 
 impl std::fmt::Display for Entity {
@@ -55,6 +62,8 @@ impl std::fmt::Display for Entity {
             Entity::AuthnRequest => "request id",
             Entity::AuthorizationRequest => "authorization request",
             Entity::AppClient => "app client",
+            Entity::ApiKey => "api key",
+            Entity::Deletion => "deletion",
         })
     }
 }
@@ -197,8 +206,9 @@ pub trait UserStore {
 }
 
 /// Members written in the group's own create transaction (DynamoDB: 100 items per transaction;
-/// the group, its counter, and a check and a put per member).
-pub const FIRST_MEMBERS: usize = 49;
+/// the group, its counter, the event counter and `group.created`, and per member a check, a put
+/// and its `group.member_added` event: docs/api.md, "Events").
+pub const FIRST_MEMBERS: usize = 32;
 
 pub trait GroupStore {
     fn create_group(
@@ -325,11 +335,31 @@ pub trait SessionStore {
 /// Single-use SAML identifiers.
 /// Everything the handlers need, in one bound.
 pub trait Store:
-    OrgStore + UserStore + GroupStore + SessionStore + SignInStore + OidcStore + Send + Sync
+    OrgStore
+    + UserStore
+    + GroupStore
+    + SessionStore
+    + SignInStore
+    + OidcStore
+    + api_keys::ApiKeyStore
+    + directory::DirectoryStore
+    + events::EventStore
+    + Send
+    + Sync
 {
 }
 impl<
-        T: OrgStore + UserStore + GroupStore + SessionStore + SignInStore + OidcStore + Send + Sync,
+        T: OrgStore
+            + UserStore
+            + GroupStore
+            + SessionStore
+            + SignInStore
+            + OidcStore
+            + api_keys::ApiKeyStore
+            + directory::DirectoryStore
+            + events::EventStore
+            + Send
+            + Sync,
     > Store for T
 {
 }

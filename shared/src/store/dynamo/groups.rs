@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use super::*;
+use crate::model::event::{EventType, NewEvent};
 use crate::store::keys::*;
 use crate::store::*;
 
@@ -42,7 +43,7 @@ fn member_item(org: &str, group_id: &str, uid: &str, now: i64) -> Item {
     ])
 }
 
-fn group_from(item: &Item) -> StoreResult<Group> {
+pub(super) fn group_from(item: &Item) -> StoreResult<Group> {
     Ok(Group {
         id: get_s(item, "id")?,
         display_name: get_s(item, "display_name")?,
@@ -51,6 +52,25 @@ fn group_from(item: &Item) -> StoreResult<Group> {
         updated_at: get_n(item, "updated_at")?,
         version: get_n(item, "version")?,
     })
+}
+
+impl DynamoStore {
+    /// userNames of the users among `ids`, for member events (one BatchGetItem per 100).
+    async fn user_names(
+        &self,
+        org: &str,
+        ids: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, String>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        Ok(self
+            .batch_get(ids.iter().map(|id| (org_pk(org), user_sk(id))).collect())
+            .await?
+            .iter()
+            .filter_map(|i| Some((get_opt_s(i, "id")?, get_opt_s(i, "user_name")?)))
+            .collect())
+    }
 }
 
 impl GroupStore for DynamoStore {
@@ -90,11 +110,21 @@ impl GroupStore for DynamoStore {
             self.counter_add(org, "GROUP", 1)?,
         ];
         let (first, rest) = members.split_at(members.len().min(FIRST_MEMBERS));
+        let mut events = vec![NewEvent::new(
+            EventType::GroupCreated,
+            crate::model::shape::group_json(&group),
+        )];
+        let names = self.user_names(org, first).await?;
         for uid in first {
             items.push(self.exists_check(org_pk(org), user_sk(uid))?);
             items.push(self.put(member_item(org, &group.id, uid, now), None, &[])?);
+            events.push(NewEvent::member(
+                EventType::GroupMemberAdded,
+                (&group.id, &group.display_name),
+                (uid, names.get(uid).map(String::as_str).unwrap_or("")),
+            ));
         }
-        match self.transact(items).await {
+        match self.transact_with_events(org, items, events, now).await {
             Ok(()) => {}
             Err(TxError::Condition(codes)) if failed(&codes, 0) => {
                 return Err(StoreError::AlreadyExists(Entity::Group))
@@ -125,13 +155,26 @@ impl GroupStore for DynamoStore {
     ) -> StoreResult<()> {
         // Each chunk checks that the group and every added user exist in this org, and writes one
         // membership item per user: O(k) writes for k members, whatever the group's size.
-        for chunk in user_ids.chunks(49) {
+        // Each membership's event goes in its chunk's transaction (group check, counter, and per
+        // member a check, a put and an event: 100 items at most).
+        let display_name = match self.get_group(org, group_id).await? {
+            Some(g) => g.display_name,
+            None => return Err(StoreError::NotFound(Entity::Group)),
+        };
+        for chunk in user_ids.chunks(FIRST_MEMBERS) {
+            let names = self.user_names(org, chunk).await?;
             let mut items = vec![self.exists_check(org_pk(org), group_sk(group_id))?];
+            let mut events = Vec::new();
             for uid in chunk {
                 items.push(self.exists_check(org_pk(org), user_sk(uid))?);
                 items.push(self.put(member_item(org, group_id, uid, now), None, &[])?);
+                events.push(NewEvent::member(
+                    EventType::GroupMemberAdded,
+                    (group_id, &display_name),
+                    (uid, names.get(uid).map(String::as_str).unwrap_or("")),
+                ));
             }
-            match self.transact(items).await {
+            match self.transact_with_events(org, items, events, now).await {
                 Ok(()) => {}
                 Err(TxError::Condition(codes)) if failed(&codes, 0) => {
                     return Err(StoreError::NotFound(Entity::Group))
@@ -149,13 +192,45 @@ impl GroupStore for DynamoStore {
         group_id: &str,
         user_ids: &[String],
     ) -> StoreResult<()> {
-        self.batch_delete(
-            user_ids
+        // Only memberships that exist are removed, each with its event, in transactions of
+        // [`FIRST_MEMBERS`]: a removal of someone who was not a member changes nothing and says so.
+        let Some(group) = self.get_group(org, group_id).await? else {
+            return Ok(());
+        };
+        let now = wall_clock();
+        for chunk in user_ids.chunks(FIRST_MEMBERS) {
+            let present: Vec<String> = self
+                .batch_get(
+                    chunk
+                        .iter()
+                        .map(|u| (members_pk(org, group_id), member_sk(u)))
+                        .collect(),
+                )
+                .await?
                 .iter()
-                .map(|u| (members_pk(org, group_id), member_sk(u)))
-                .collect(),
-        )
-        .await
+                .filter_map(|i| get_opt_s(i, "sk"))
+                .map(|sk| sk.trim_start_matches(MEMBER_SK_PREFIX).to_string())
+                .collect();
+            if present.is_empty() {
+                continue;
+            }
+            let names = self.user_names(org, &present).await?;
+            let mut items = Vec::new();
+            let mut events = Vec::new();
+            for uid in &present {
+                items.push(self.delete(members_pk(org, group_id), member_sk(uid), None, &[])?);
+                events.push(NewEvent::member(
+                    EventType::GroupMemberRemoved,
+                    (group_id, &group.display_name),
+                    (uid, names.get(uid).map(String::as_str).unwrap_or("")),
+                ));
+            }
+            match self.transact_with_events(org, items, events, now).await {
+                Ok(()) | Err(TxError::Condition(_)) => {}
+                Err(TxError::Store(e)) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     async fn list_members(
@@ -212,7 +287,14 @@ impl GroupStore for DynamoStore {
             Some("version = :v"),
             &[(":v", n(group.version))],
         )?];
-        match self.transact(items).await {
+        let event = NewEvent::new(
+            EventType::GroupUpdated,
+            crate::model::shape::group_json(&next),
+        );
+        match self
+            .transact_with_events(org, items, vec![event], now)
+            .await
+        {
             Ok(()) => Ok(next),
             Err(TxError::Condition(_)) => Err(StoreError::VersionConflict),
             Err(TxError::Store(e)) => Err(e),
@@ -230,7 +312,13 @@ impl GroupStore for DynamoStore {
             None => self.delete(org_pk(org), group_sk(id), Some("attribute_exists(pk)"), &[])?,
         };
         let items = vec![delete, self.counter_add(org, "GROUP", -1)?];
-        match self.transact(items).await {
+        // One event however many members: `group.deleted` implies every membership ended
+        // (docs/api.md, "Events": a 50k-member group is one event, not 50k).
+        let event = NewEvent::new(EventType::GroupDeleted, serde_json::json!({ "id": id }));
+        match self
+            .transact_with_events(org, items, vec![event], wall_clock())
+            .await
+        {
             Ok(()) => {}
             Err(TxError::Condition(_)) if version.is_some() => {
                 // Gone, or changed since the version the caller named.

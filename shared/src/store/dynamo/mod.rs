@@ -1,6 +1,9 @@
 //! The DynamoDB implementation of every store trait (key layout in `../keys.rs`): the shared
 //! plumbing here, one file per role beside it.
 
+mod api_keys;
+mod directory;
+mod events;
 mod failure;
 mod groups;
 mod oidc;

@@ -1,8 +1,7 @@
 //! Organizations.
 
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-
 use super::*;
+use crate::model::event::{EventType, NewEvent};
 use crate::store::keys::*;
 use crate::store::*;
 
@@ -26,20 +25,32 @@ impl OrgStore for DynamoStore {
     }
 
     async fn create_org(&self, org: &Org) -> StoreResult<()> {
-        let res = self
-            .client
-            .put_item()
+        // Not while a deleted org of that name is still being purged (directory.rs): the purge
+        // would remove the new org's items.
+        let not_deleting = aws_sdk_dynamodb::types::ConditionCheck::builder()
             .table_name(&self.table)
-            .set_item(Some(org_item(org)?))
+            .key("pk", s(super::directory::deleted_pk(&org.org)))
+            .key("sk", s(super::directory::DELETED_SK))
             .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
-                Err(StoreError::AlreadyExists(Entity::Organization))
-            }
-            Err(e) => Err(sdk(e)),
+            .build()
+            .map_err(backend)?;
+        let items = vec![
+            self.put(org_item(org)?, Some("attribute_not_exists(pk)"), &[])?,
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .condition_check(not_deleting)
+                .build(),
+        ];
+        let event = NewEvent::new(
+            EventType::OrgCreated,
+            serde_json::json!({ "org": org.org, "base_url": org.base_url }),
+        );
+        match self
+            .transact_with_events(&org.org, items, vec![event], org.created_at)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(TxError::Condition(_)) => Err(StoreError::AlreadyExists(Entity::Organization)),
+            Err(TxError::Store(e)) => Err(e),
         }
     }
 
@@ -53,24 +64,42 @@ impl OrgStore for DynamoStore {
     async fn update_org(&self, org: &Org) -> StoreResult<Org> {
         let mut next = org.clone();
         next.version += 1;
-        let res = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(org_item(&next)?))
-            .condition_expression("version = :v")
-            .expression_attribute_values(":v", n(org.version))
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(next),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
-                match self.get_org(&org.org).await? {
-                    Some(_) => Err(StoreError::VersionConflict),
-                    None => Err(StoreError::NotFound(Entity::Organization)),
-                }
-            }
-            Err(e) => Err(sdk(e)),
+        // What changed decides the events (connection.updated, scim_token.rotated): org updates
+        // are rare admin actions, so the read is cheap.
+        let Some(stored) = self.get_org(&org.org).await? else {
+            return Err(StoreError::NotFound(Entity::Organization));
+        };
+        let mut events = Vec::new();
+        if stored.idp != next.idp {
+            events.push(NewEvent::new(
+                EventType::ConnectionUpdated,
+                serde_json::json!({
+                    "org": next.org,
+                    "idp_entity_id": next.idp.as_ref().map(|i| i.entity_id.clone()),
+                }),
+            ));
+        }
+        if stored.scim_token_hash != next.scim_token_hash {
+            events.push(NewEvent::new(
+                EventType::ScimTokenRotated,
+                serde_json::json!({ "org": next.org }),
+            ));
+        }
+        let items = vec![self.put(
+            org_item(&next)?,
+            Some("version = :v"),
+            &[(":v", n(org.version))],
+        )?];
+        match self
+            .transact_with_events(&org.org, items, events, next.updated_at)
+            .await
+        {
+            Ok(()) => Ok(next),
+            Err(TxError::Condition(_)) => match self.get_org(&org.org).await? {
+                Some(_) => Err(StoreError::VersionConflict),
+                None => Err(StoreError::NotFound(Entity::Organization)),
+            },
+            Err(TxError::Store(e)) => Err(e),
         }
     }
 

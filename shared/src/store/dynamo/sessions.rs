@@ -51,6 +51,7 @@ impl DynamoStore {
             return Ok(0);
         };
         let mut pks = vec![session_pk(org, token_hash)];
+        let user_id = get_opt_s(&item, "user_id").unwrap_or_default();
         if let Some(sign_in_id) = get_opt_s(&item, "sign_in_id") {
             let (siblings, _) = self
                 .query_page(
@@ -74,7 +75,15 @@ impl DynamoStore {
             .into_iter()
             .map(|pk| self.delete(pk, SESSION_SK.to_string(), None, &[]))
             .collect::<StoreResult<Vec<_>>>()?;
-        match self.transact(deletes).await {
+        // Sign-out ends the sign-in: one `session.ended` (docs/api.md, "Events").
+        let event = crate::model::event::NewEvent::new(
+            crate::model::event::EventType::SessionEnded,
+            serde_json::json!({ "user_id": user_id }),
+        );
+        match self
+            .transact_with_events(org, deletes, vec![event], wall_clock())
+            .await
+        {
             Ok(()) => Ok(count),
             Err(TxError::Condition(_)) => Ok(count),
             Err(TxError::Store(e)) => Err(e),

@@ -7,6 +7,8 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
 use super::sessions::linked_session_item;
 use super::users::{claim_item, user_item};
 use super::*;
+use crate::model::event::{EventType, NewEvent};
+use crate::model::shape::user_json;
 use crate::store::keys::*;
 use crate::store::*;
 
@@ -130,7 +132,25 @@ impl SignInStore for DynamoStore {
                 )?);
             }
         }
-        match self.transact(items).await {
+        // The outbox (docs/api.md, "Events"): the sign-in's session, and the first-login user
+        // it created or the profile it refreshed, in the same transaction.
+        let user_id = match &si.user {
+            UserWrite::Unchanged { user_id, .. } => user_id.clone(),
+            UserWrite::Create(u) | UserWrite::Update(u) => u.id.clone(),
+        };
+        let mut events = match &si.user {
+            UserWrite::Create(u) => vec![NewEvent::new(EventType::UserCreated, user_json(u))],
+            UserWrite::Update(u) => vec![NewEvent::new(EventType::UserUpdated, user_json(u))],
+            UserWrite::Unchanged { .. } => Vec::new(),
+        };
+        events.push(NewEvent::new(
+            EventType::SessionStarted,
+            serde_json::json!({
+                "user_id": user_id,
+                "expires_at": crate::model::shape::rfc3339(si.session.expires_at),
+            }),
+        ));
+        match self.transact_with_events(org, items, events, now).await {
             Ok(()) => Ok(()),
             Err(TxError::Condition(codes)) if failed(&codes, 0) => Err(SignInError::Replayed),
             Err(TxError::Condition(codes)) if request_index.is_some_and(|i| failed(&codes, i)) => {

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::*;
+use crate::model::event::{EventType, NewEvent};
+use crate::model::shape::user_json;
 use crate::model::user_name::UserName;
 use crate::store::keys::*;
 use crate::store::*;
@@ -34,7 +36,7 @@ pub(super) fn user_item(org: &str, u: &User) -> StoreResult<Item> {
     Ok(item)
 }
 
-fn user_from(item: &Item) -> StoreResult<User> {
+pub(super) fn user_from(item: &Item) -> StoreResult<User> {
     Ok(User {
         id: get_s(item, "id")?,
         user_name: get_s(item, "user_name")?,
@@ -84,7 +86,11 @@ impl UserStore for DynamoStore {
             )?,
             self.counter_add(org, "USER", 1)?,
         ];
-        match self.transact(items).await {
+        let event = NewEvent::new(EventType::UserCreated, user_json(&user));
+        match self
+            .transact_with_events(org, items, vec![event], now)
+            .await
+        {
             Ok(()) => Ok(user),
             Err(TxError::Condition(codes)) if failed(&codes, 1) => Err(StoreError::Uniqueness {
                 attribute: "userName",
@@ -158,7 +164,16 @@ impl UserStore for DynamoStore {
                 &[],
             )?);
         }
-        match self.transact(items).await {
+        let kind = match (stored.active, next.active) {
+            (true, false) => EventType::UserDeactivated,
+            (false, true) => EventType::UserReactivated,
+            _ => EventType::UserUpdated,
+        };
+        let event = NewEvent::new(kind, user_json(&next));
+        match self
+            .transact_with_events(org, items, vec![event], now)
+            .await
+        {
             Ok(()) => Ok(next),
             Err(TxError::Condition(codes)) if failed(&codes, 0) => Err(StoreError::VersionConflict),
             Err(TxError::Condition(_)) => Err(StoreError::Uniqueness {
@@ -206,7 +221,12 @@ impl UserStore for DynamoStore {
             self.delete(org_pk(org), user_name_claim_sk(&user.user_name), None, &[])?,
             self.counter_add(org, "USER", -1)?,
         ];
-        match self.transact(items).await {
+        // One event: the user's memberships and sessions went with it (docs/api.md, "Events").
+        let event = NewEvent::new(EventType::UserDeleted, user_json(&user));
+        match self
+            .transact_with_events(org, items, vec![event], wall_clock())
+            .await
+        {
             Ok(()) => Ok(()),
             Err(TxError::Condition(_)) => Err(StoreError::VersionConflict),
             Err(TxError::Store(e)) => Err(e),
@@ -347,7 +367,11 @@ impl UserStore for DynamoStore {
                 &[],
             )?);
         }
-        match self.transact(items).await {
+        let events = vec![
+            NewEvent::new(EventType::UserDeleted, user_json(old)),
+            NewEvent::new(EventType::UserCreated, user_json(&user)),
+        ];
+        match self.transact_with_events(org, items, events, now).await {
             Ok(()) => {}
             Err(TxError::Condition(codes)) if failed(&codes, 0) => {
                 return Err(StoreError::VersionConflict)

@@ -1,0 +1,3 @@
+//! The JSON shapes of the API: `model::shape`.
+
+pub use crate::model::shape::*;
