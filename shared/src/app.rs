@@ -137,10 +137,15 @@ impl<S: Store> App<S> {
             config.oidc_kms_key_id.clone(),
             config.oidc_previous_kms_key_id.clone(),
         );
+        let sp_keys = crate::saml::sp_keys::SpKeyStore::new(
+            config.sp_encryption_keys_secret.clone(),
+            config.sp_encryption_certificates_secret.clone(),
+        );
         App {
             services: Services {
                 config,
                 signer,
+                sp_keys,
                 store,
                 clock: Arc::new(system_now),
             },

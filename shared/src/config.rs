@@ -27,6 +27,11 @@ pub struct Config {
     /// (`OIDC_PREVIOUS_KMS_KEY_ID`). Key ids or ARNs; not secret.
     pub oidc_kms_key_id: Option<String>,
     pub oidc_previous_kms_key_id: Option<String>,
+    /// The Secrets Manager secrets of the SP encryption keys (`SP_ENCRYPTION_KEYS_SECRET`, read
+    /// by the ACS only) and of their certificates (`SP_ENCRYPTION_CERTIFICATES_SECRET`, read by
+    /// the metadata function): ids or ARNs, not secret themselves (`saml::sp_keys`).
+    pub sp_encryption_keys_secret: Option<String>,
+    pub sp_encryption_certificates_secret: Option<String>,
     /// Where a browser lands after a good sign-in when neither an allowed RelayState nor the
     /// org's default app URL says (template parameter `DefaultAppUrl`, env `DEFAULT_APP_URL`).
     /// Absolute https; empty means our own signed-in page.
@@ -110,6 +115,8 @@ impl Config {
             scim_requests_per_second,
             oidc_kms_key_id: non_empty("OIDC_KMS_KEY_ID"),
             oidc_previous_kms_key_id: non_empty("OIDC_PREVIOUS_KMS_KEY_ID"),
+            sp_encryption_keys_secret: non_empty("SP_ENCRYPTION_KEYS_SECRET"),
+            sp_encryption_certificates_secret: non_empty("SP_ENCRYPTION_CERTIFICATES_SECRET"),
             default_app_url,
         })
     }

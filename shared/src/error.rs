@@ -47,6 +47,9 @@ pub enum AppError {
     /// AWS KMS could not sign or give out a public key (OIDC tokens, JWKS).
     #[error("the signing key is unavailable")]
     Kms(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The SP encryption keys or certificates could not be read (`saml::sp_keys`).
+    #[error(transparent)]
+    SpKeys(#[from] crate::saml::sp_keys::SpKeyError),
     /// A refused SAML response or sign-in: the page names the failed check and nothing else.
     #[error(transparent)]
     Saml(#[from] SamlError),
@@ -131,6 +134,11 @@ impl AppError {
             }
             AppError::Saml(e) => o(e.status(), e.code()),
             AppError::Kms(_) => o(StatusCode::INTERNAL_SERVER_ERROR, "kms_failed"),
+            // Okta and browsers retry a 503; a bad secret is fixed by the operator meanwhile.
+            AppError::SpKeys(_) => Outcome {
+                retry_after: Some(RETRY_AFTER_UNAVAILABLE),
+                ..o(StatusCode::SERVICE_UNAVAILABLE, "sp_keys_unavailable")
+            },
             AppError::BadResponse(_) => o(StatusCode::INTERNAL_SERVER_ERROR, "bad_response"),
             AppError::RateLimited(seconds) => Outcome {
                 retry_after: Some(*seconds),
@@ -188,6 +196,11 @@ impl AppError {
 
     /// What the client may see. Server-side failures say only that: the cause goes to the log.
     fn public_detail(&self) -> String {
+        if let AppError::SpKeys(_) = self {
+            return format!(
+                "the SP encryption keys are briefly unavailable; retry after {RETRY_AFTER_UNAVAILABLE} seconds"
+            );
+        }
         if let Some(seconds) = self
             .retry_after()
             .filter(|_| self.status().is_server_error())

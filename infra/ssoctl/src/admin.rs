@@ -103,6 +103,10 @@ pub struct Settings {
     /// Accept sign-ins started from the Okta dashboard tile (true by default).
     #[arg(long)]
     pub idp_initiated: Option<bool>,
+    /// Refuse assertions that are not encrypted to this deployment's SP key (`ssoctl sp-key`;
+    /// Okta: Assertion Encryption = Encrypted). false by default.
+    #[arg(long)]
+    pub require_encrypted_assertions: Option<bool>,
     /// Tolerated clock difference with Okta, in seconds (default 180, at most 600).
     #[arg(long)]
     pub clock_skew: Option<u32>,
@@ -128,6 +132,7 @@ impl From<Settings> for OrgSettings {
             allow_redirect: s.allow_redirect,
             clear_redirects: s.clear_redirects,
             idp_initiated: s.idp_initiated,
+            require_encrypted_assertions: s.require_encrypted_assertions,
             clock_skew: s.clock_skew,
             session_hours: s.session_hours,
             provisioning: s.provisioning,

@@ -112,6 +112,7 @@ pub fn org_json(org: &Org, scim_token: Option<&Secret>, now: i64) -> Value {
         "provisioning": org.provisioning,
         "reactivation": org.reactivation,
         "allow_idp_initiated": org.allow_idp_initiated,
+        "require_encrypted_assertions": org.require_encrypted_assertions,
         "default_app_url": org.default_app_url,
         "allowed_redirect_urls": org.allowed_redirect_urls,
         "clock_skew_seconds": org.clock_skew_seconds,
@@ -270,6 +271,8 @@ pub struct OrgSettings {
     #[serde(default)]
     pub clear_redirects: bool,
     pub idp_initiated: Option<bool>,
+    /// Refuse plain (unencrypted) assertions.
+    pub require_encrypted_assertions: Option<bool>,
     pub clock_skew: Option<u32>,
     /// Session length in hours, 1 to [`crate::model::org::MAX_SESSION_HOURS`].
     pub session_hours: Option<u8>,
@@ -329,6 +332,9 @@ pub async fn update_settings<S: OrgStore>(
     }
     if let Some(on) = s.idp_initiated {
         org.allow_idp_initiated = on;
+    }
+    if let Some(on) = s.require_encrypted_assertions {
+        org.require_encrypted_assertions = on;
     }
     if let Some(skew) = s.clock_skew {
         if skew > 600 {

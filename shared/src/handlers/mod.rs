@@ -37,6 +37,8 @@ pub struct Services<S> {
     pub store: S,
     /// Signs OIDC tokens with the KMS key (`crate::oidc::jwt`).
     pub signer: Signer,
+    /// The SP encryption keys (ACS) and their certificates (metadata), `crate::saml::sp_keys`.
+    pub sp_keys: crate::saml::sp_keys::SpKeyStore,
     pub(crate) clock: Clock,
 }
 

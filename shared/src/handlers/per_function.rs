@@ -69,12 +69,12 @@ impl Routes for Every {
 }
 
 pub(crate) async fn saml_metadata<S: Store>(
-    _app: &Services<S>,
+    app: &Services<S>,
     ctx: &Ctx,
     req: &Request,
 ) -> Handled {
     match (&ctx.route, req.method()) {
-        (Route::SamlMetadata, &Method::GET) => saml::metadata(ctx),
+        (Route::SamlMetadata, &Method::GET) => saml::metadata(app, ctx).await,
         (route, m) => not_here(route, Function::SamlMetadata, m),
     }
 }

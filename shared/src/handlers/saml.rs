@@ -34,8 +34,11 @@ pub const MAX_RELAY_STATE: usize = 2048;
 /// user and signs in (issue 9 finding 11). A few attempts are plenty; the bound keeps a stuck
 /// conflict from looping.
 const SIGN_IN_ATTEMPTS: u32 = 3;
-pub(super) fn metadata(ctx: &Ctx) -> Handled {
-    let xml = sp_metadata_xml(&ctx.org);
+/// `GET /orgs/{org}/saml/metadata`, with the deployment's SP encryption certificate when there
+/// is one (`saml::sp_keys`: read once per warm Lambda and [`crate::saml::sp_keys::CACHE_TTL`]).
+pub(super) async fn metadata<S>(app: &Services<S>, ctx: &Ctx) -> Handled {
+    let certificate = app.sp_keys.published_certificate().await?;
+    let xml = sp_metadata_xml(&ctx.org, certificate.as_deref());
     Ok((
         response(
             StatusCode::OK,
@@ -130,14 +133,21 @@ pub(super) async fn acs<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request) -
         }
     }
     let saml_response = saml_response.ok_or(saml(SamlError::MalformedResponse))?;
-    let cfg = SamlConfig::for_org(org).map_err(saml)?;
-    let verified = validate(
-        &AcsInput {
-            saml_response: &saml_response,
-        },
-        &cfg,
-        ctx.now,
-    )
+    let mut cfg = SamlConfig::for_org(org).map_err(saml)?;
+    cfg.decryption = app.sp_keys.cached_keys();
+    let input = AcsInput {
+        saml_response: &saml_response,
+    };
+    let verified = match validate(&input, &cfg, ctx.now) {
+        // Encrypted, and this Lambda has not read the SP keys lately: one Secrets Manager call,
+        // then the same validation again. Plain responses never wait for Secrets Manager.
+        Err(SamlError::DecryptionKeysNeeded) => {
+            let keys = app.sp_keys.keys().await?;
+            cfg.decryption = Some(keys.ok_or(saml(SamlError::EncryptedAssertionUnsupported))?);
+            validate(&input, &cfg, ctx.now)
+        }
+        other => other,
+    }
     .map_err(saml)?;
 
     // An answer to a request of ours must come back to the browser that started it: the binding

@@ -81,6 +81,10 @@ pub struct Org {
     pub scim_token_hash: Option<String>,
     #[serde(default = "yes")]
     pub allow_idp_initiated: bool,
+    /// Refuse assertions that are not encrypted to our SP key (SAML core §2.3.4; Okta's
+    /// "Assertion Encryption: Encrypted"). Off by default: Okta does not encrypt unless asked.
+    #[serde(default)]
+    pub require_encrypted_assertions: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_app_url: Option<String>,
     #[serde(default)]
@@ -139,6 +143,7 @@ impl Org {
             idp: None,
             scim_token_hash: None,
             allow_idp_initiated: true,
+            require_encrypted_assertions: false,
             default_app_url: None,
             allowed_redirect_urls: Vec::new(),
             reactivation: Reactivation::default(),

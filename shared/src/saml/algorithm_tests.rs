@@ -18,6 +18,8 @@ fn config(certificates: &[String]) -> SamlConfig {
         acs_url: ACS_URL.into(),
         clock_skew: 180,
         allow_idp_initiated: true,
+        require_encrypted: false,
+        decryption: None,
     }
 }
 

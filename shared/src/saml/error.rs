@@ -20,8 +20,28 @@ pub enum SamlError {
     MultipleAssertions,
     #[error("the assertion is not a direct child of the response")]
     AssertionMisplaced,
-    #[error("encrypted assertions are not supported; turn assertion encryption off in Okta")]
+    #[error("this deployment has no SP encryption key (`ssoctl sp-key generate`); turn assertion encryption off in Okta or add the key")]
     EncryptedAssertionUnsupported,
+    /// Internal: the response is encrypted and the validator was given no keys yet; the ACS
+    /// loads them (Secrets Manager) and validates again. Never shown.
+    #[error("the SP decryption keys are needed")]
+    DecryptionKeysNeeded,
+    #[error("this organization requires encrypted assertions (Okta: Assertion Encryption = Encrypted)")]
+    EncryptedAssertionRequired,
+    #[error("the EncryptedAssertion is not the XML Encryption structure SAML core §2.3.4 describes")]
+    MalformedEncryptedAssertion,
+    #[error("the assertion is encrypted with an algorithm other than AES-128/256-GCM or AES-128/256-CBC")]
+    UnsupportedEncryptionAlgorithm,
+    #[error("the assertion's key is transported with an algorithm other than RSA-OAEP (SHA-1, or SHA-256 with MGF1-SHA-256)")]
+    UnsupportedKeyTransport,
+    #[error("the EncryptedAssertion uses a RetrievalMethod, which is never followed")]
+    RetrievalMethodForbidden,
+    #[error("the EncryptedAssertion points to external cipher data (CipherReference), which is never fetched")]
+    CipherReferenceForbidden,
+    /// One outcome for every failure after a decryption key is tried (no padding oracle):
+    /// `saml::xmlenc`.
+    #[error("the encrypted assertion could not be decrypted with this deployment's SP key, or its signature is missing or does not verify: check the encryption certificate uploaded to Okta and the org's IdP signing certificate")]
+    EncryptedAssertionInvalid,
     #[error("two elements of the response share one ID")]
     DuplicateId,
     #[error("the organization has no IdP signing certificate configured")]
@@ -112,6 +132,14 @@ impl SamlError {
             MultipleAssertions => "multiple_assertions",
             AssertionMisplaced => "assertion_misplaced",
             EncryptedAssertionUnsupported => "encrypted_assertion_unsupported",
+            DecryptionKeysNeeded => "decryption_keys_needed",
+            EncryptedAssertionRequired => "encrypted_assertion_required",
+            MalformedEncryptedAssertion => "malformed_encrypted_assertion",
+            UnsupportedEncryptionAlgorithm => "unsupported_encryption_algorithm",
+            UnsupportedKeyTransport => "unsupported_key_transport",
+            RetrievalMethodForbidden => "retrieval_method_forbidden",
+            CipherReferenceForbidden => "cipher_reference_forbidden",
+            EncryptedAssertionInvalid => "encrypted_assertion_invalid",
             DuplicateId => "duplicate_id",
             NoIdpCertificate => "no_idp_certificate",
             BadIdpCertificate => "bad_idp_certificate",
@@ -158,9 +186,10 @@ impl SamlError {
             | SamlError::UserInactive
             | SamlError::IdpInitiatedNotAllowed
             | SamlError::RequestNotFromThisBrowser => http::StatusCode::FORBIDDEN,
-            SamlError::NoIdpCertificate | SamlError::BadIdpCertificate => {
-                http::StatusCode::CONFLICT
-            }
+            SamlError::NoIdpCertificate
+            | SamlError::BadIdpCertificate
+            | SamlError::EncryptedAssertionUnsupported => http::StatusCode::CONFLICT,
+            SamlError::DecryptionKeysNeeded => http::StatusCode::INTERNAL_SERVER_ERROR,
             _ => http::StatusCode::BAD_REQUEST,
         }
     }

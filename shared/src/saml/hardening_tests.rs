@@ -16,6 +16,8 @@ fn config() -> SamlConfig {
         acs_url: ACS_URL.into(),
         clock_skew: 180,
         allow_idp_initiated: true,
+        require_encrypted: false,
+        decryption: None,
     }
 }
 

@@ -170,12 +170,12 @@ pub fn parse_idp_metadata(xml: &str) -> Result<IdpConfig, MetadataError> {
 }
 
 /// Our SP metadata for one organization: what Okta (and pysaml2) read.
-pub fn sp_metadata_xml(org: &Org) -> String {
+pub fn sp_metadata_xml(org: &Org, encryption_certificate: Option<&str>) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <md:EntityDescriptor xmlns:md="{MD_NS}" entityID="{entity}">
   <md:SPSSODescriptor AuthnRequestsSigned="false" WantAssertionsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
-    <md:NameIDFormat>{NAMEID_EMAIL}</md:NameIDFormat>
+{keys}    <md:NameIDFormat>{NAMEID_EMAIL}</md:NameIDFormat>
     <md:NameIDFormat>{NAMEID_UNSPECIFIED}</md:NameIDFormat>
     <md:AssertionConsumerService Binding="{BINDING_POST}" Location="{acs}" index="0" isDefault="true"/>
   </md:SPSSODescriptor>
@@ -183,6 +183,32 @@ pub fn sp_metadata_xml(org: &Org) -> String {
 "#,
         entity = xml_escape(&org.entity_id()),
         acs = xml_escape(&org.acs_url()),
+        keys = encryption_certificate
+            .map(encryption_key_descriptor)
+            .unwrap_or_default(),
+    )
+}
+
+/// The SP encryption certificate (saml-metadata-2.0-os §2.4.1.1: a KeyDescriptor with
+/// `use="encryption"` before NameIDFormat, as RoleDescriptorType orders it) and the algorithms
+/// `saml::xmlenc` decrypts, preferred first (§2.4.1.1 lets the IdP choose among them).
+fn encryption_key_descriptor(certificate: &str) -> String {
+    use super::xmlenc::{
+        AES128_CBC, AES128_GCM, AES256_CBC, AES256_GCM, MGF1_SHA256, RSA_OAEP, RSA_OAEP_MGF1P,
+        SHA256, XENC11_NS,
+    };
+    let methods: String = [AES256_GCM, AES128_GCM, AES256_CBC, AES128_CBC]
+        .iter()
+        .map(|a| format!("      <md:EncryptionMethod Algorithm=\"{a}\"/>\n"))
+        .collect();
+    format!(
+        r#"    <md:KeyDescriptor use="encryption">
+      <ds:KeyInfo xmlns:ds="{DS_NS}"><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>
+{methods}      <md:EncryptionMethod Algorithm="{RSA_OAEP}"><ds:DigestMethod xmlns:ds="{DS_NS}" Algorithm="{SHA256}"/><xenc11:MGF xmlns:xenc11="{XENC11_NS}" Algorithm="{MGF1_SHA256}"/></md:EncryptionMethod>
+      <md:EncryptionMethod Algorithm="{RSA_OAEP_MGF1P}"/>
+    </md:KeyDescriptor>
+"#,
+        cert = xml_escape(certificate.trim()),
     )
 }
 
@@ -275,14 +301,14 @@ mod tests {
             parse_idp_metadata("not xml"),
             Err(MetadataError::Xml(_))
         ));
-        let sp = sp_metadata_xml(&Org::new("acme", "https://sso.example.com", 0));
+        let sp = sp_metadata_xml(&Org::new("acme", "https://sso.example.com", 0), None);
         assert_eq!(parse_idp_metadata(&sp), Err(MetadataError::NoIdp));
     }
 
     #[test]
     fn sp_metadata_names_the_org_entity_id_and_acs() {
         let org = Org::new("acme", "https://sso.example.com", 0);
-        let xml = sp_metadata_xml(&org);
+        let xml = sp_metadata_xml(&org, None);
         let doc = roxmltree::Document::parse(&xml).unwrap();
         let root = doc.root_element();
         assert_eq!(

@@ -13,8 +13,10 @@ pub mod key_cache;
 pub mod keys;
 pub mod limits;
 pub mod metadata;
+pub mod sp_keys;
 pub mod validate;
 pub mod verify;
+pub mod xmlenc;
 
 #[cfg(any(test, feature = "test-idp"))]
 pub mod test_idp;

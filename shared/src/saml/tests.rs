@@ -19,6 +19,8 @@ fn config() -> SamlConfig {
         acs_url: ACS_URL.into(),
         clock_skew: 180,
         allow_idp_initiated: true,
+        require_encrypted: false,
+        decryption: None,
     }
 }
 
@@ -283,6 +285,8 @@ fn every_corpus_case_reaches_the_outcome_expected_json_gives() {
             acs_url: want["acs_url"].as_str().unwrap().into(),
             clock_skew: 180,
             allow_idp_initiated: true,
+            require_encrypted: false,
+            decryption: None,
         };
         let now = time::OffsetDateTime::parse(
             params["now"].as_str().unwrap(),

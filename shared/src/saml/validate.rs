@@ -2,8 +2,9 @@
 //! settings, now). No I/O, no clock of its own: tests run at any instant.
 //!
 //! Rules (SAML core = saml-core-2.0-os, profiles = saml-profiles-2.0-os, bindings = saml-bindings-2.0-os):
-//! - exactly one `<saml:Assertion>` in the whole document, a direct child of the Response; no
-//!   EncryptedAssertion (we publish no encryption key);
+//! - exactly one `<saml:Assertion>` or `<saml:EncryptedAssertion>` in the whole document, a
+//!   direct child of the Response; an encrypted one is decrypted ([`super::xmlenc`]) and put in
+//!   its place, and the result checked as a plain one (see [`validate_encrypted`]);
 //! - every `ID` in the document unique, and every `ds:Signature` a direct child of the Response or
 //!   of the assertion, signing its parent (anything else is a wrapping attempt);
 //! - at least one of those signatures, and every one present must verify with a configured key;
@@ -26,6 +27,7 @@ use time::OffsetDateTime;
 
 use super::metadata::{NAMEID_EMAIL, NAMEID_UNSPECIFIED};
 use super::verify::{decode_b64, text_of, verify_signed_info, IdpKeys, DS_NS};
+use super::xmlenc::DecryptionKeys;
 use crate::org::Org;
 
 pub use super::error::SamlError;
@@ -52,6 +54,11 @@ pub struct SamlConfig {
     pub acs_url: String,
     pub clock_skew: i64,
     pub allow_idp_initiated: bool,
+    /// Refuse plain assertions (the org's `require_encrypted_assertions`).
+    pub require_encrypted: bool,
+    /// The SP's private keys for EncryptedAssertions; `None` until the ACS has loaded them
+    /// (only when a response is encrypted: [`SamlError::DecryptionKeysNeeded`]).
+    pub decryption: Option<DecryptionKeys>,
 }
 
 impl SamlConfig {
@@ -71,6 +78,8 @@ impl SamlConfig {
             acs_url: org.acs_url(),
             clock_skew: i64::from(org.clock_skew_seconds),
             allow_idp_initiated: org.allow_idp_initiated,
+            require_encrypted: org.require_encrypted_assertions,
+            decryption: None,
         })
     }
 }
@@ -125,32 +134,34 @@ fn instant(value: Option<&str>) -> Result<Option<i64>, SamlError> {
         .transpose()
 }
 
-/// [`validate`] on the decoded XML.
-pub fn validate_xml(xml: &str, cfg: &SamlConfig, now: i64) -> Result<VerifiedAssertion, SamlError> {
-    if cfg.keys.is_empty() {
-        return Err(SamlError::NoIdpCertificate);
-    }
+/// The parse options of every document we read: roxmltree never expands entities beyond the
+/// five predefined ones and refuses DTDs outright (no billion laughs, no XXE). The node limit
+/// bounds memory (text and comments count too).
+fn parse_document(xml: &str) -> Result<Document<'_>, SamlError> {
     // Structure limits first, in one linear pass: roxmltree's own work is quadratic in the
     // namespaces in scope at an element that declares one (see `limits`).
     super::limits::check(xml)?;
-    // roxmltree never expands entities beyond the five predefined ones and refuses DTDs outright
-    // (no billion laughs, no XXE). The node limit bounds memory (text and comments count too).
     let opts = ParsingOptions {
         allow_dtd: false,
         nodes_limit: 50_000,
         ..ParsingOptions::default()
     };
-    let doc = Document::parse_with_options(xml, opts).map_err(|e| match e {
+    Document::parse_with_options(xml, opts).map_err(|e| match e {
         roxmltree::Error::DtdDetected => SamlError::DtdForbidden,
         _ => SamlError::MalformedResponse,
-    })?;
-    let response = doc.root_element();
-    if !is(&response, SAMLP_NS, "Response") {
-        return Err(SamlError::NotAResponse);
-    }
+    })
+}
 
-    // One pass over the document: assertions, signatures, IDs.
-    let mut assertion = None;
+/// What one pass over a document finds: its assertion (plain or encrypted), its signatures.
+struct Scan<'a> {
+    assertion: Option<Node<'a, 'a>>,
+    encrypted: Option<Node<'a, 'a>>,
+    signatures: Vec<Node<'a, 'a>>,
+}
+
+/// One pass over the document: assertions, signatures, IDs (every `ID` unique).
+fn scan<'a>(doc: &'a Document<'a>) -> Result<Scan<'a>, SamlError> {
+    let (mut assertion, mut encrypted) = (None, None);
     let mut signatures = Vec::new();
     let mut ids = HashSet::new();
     for n in doc.descendants().filter(|n| n.is_element()) {
@@ -164,21 +175,65 @@ pub fn validate_xml(xml: &str, cfg: &SamlConfig, now: i64) -> Result<VerifiedAss
                 return Err(SamlError::MultipleAssertions);
             }
         } else if is(&n, SAML_NS, "EncryptedAssertion") {
-            return Err(SamlError::EncryptedAssertionUnsupported);
+            if encrypted.replace(n).is_some() {
+                return Err(SamlError::MultipleAssertions);
+            }
         } else if is(&n, DS_NS, "Signature") {
             signatures.push(n);
         }
     }
-    let assertion = assertion.ok_or(SamlError::MissingAssertion)?;
+    Ok(Scan {
+        assertion,
+        encrypted,
+        signatures,
+    })
+}
+
+/// [`validate`] on the decoded XML.
+pub fn validate_xml(xml: &str, cfg: &SamlConfig, now: i64) -> Result<VerifiedAssertion, SamlError> {
+    if cfg.keys.is_empty() {
+        return Err(SamlError::NoIdpCertificate);
+    }
+    let doc = parse_document(xml)?;
+    let response = doc.root_element();
+    if !is(&response, SAMLP_NS, "Response") {
+        return Err(SamlError::NotAResponse);
+    }
+    let found = scan(&doc)?;
+    match (found.assertion, found.encrypted) {
+        (Some(_), Some(_)) => Err(SamlError::MultipleAssertions),
+        (None, None) => Err(SamlError::MissingAssertion),
+        (Some(assertion), None) => {
+            if cfg.require_encrypted {
+                return Err(SamlError::EncryptedAssertionRequired);
+            }
+            verify_signatures(response, assertion, &found.signatures, cfg, false)?;
+            check_response(response, cfg)?;
+            read_assertion(assertion, response, cfg, now)
+        }
+        (None, Some(encrypted)) => {
+            validate_encrypted(xml, response, encrypted, &found.signatures, cfg, now)
+        }
+    }
+}
+
+/// Every signature of the document is enveloped in the Response or the assertion, at most one
+/// each, at least one, and every one present verifies (a failing signature fails the message,
+/// even if another holds). `response_verified`: the Response's was verified already, over the
+/// encrypted form of the assertion ([`validate_encrypted`]).
+fn verify_signatures<'a>(
+    response: Node<'a, 'a>,
+    assertion: Node<'a, 'a>,
+    signatures: &[Node<'a, 'a>],
+    cfg: &SamlConfig,
+    response_verified: bool,
+) -> Result<(), SamlError> {
     if assertion.parent() != Some(response) {
         return Err(SamlError::AssertionMisplaced);
     }
-
-    // Signatures: each must be enveloped in the Response or the assertion, at most one each, and
-    // every one present must verify (a failing signature fails the message, even if another holds).
-    let mut buf = Vec::with_capacity(xml.len());
+    let mut buf = Vec::with_capacity(response.range().len());
     let (mut on_response, mut on_assertion) = (false, false);
-    for sig in &signatures {
+    for sig in signatures {
         let parent = sig.parent().ok_or(SamlError::UnexpectedSignature)?;
         let seen = if parent == response {
             &mut on_response
@@ -200,7 +255,10 @@ pub fn validate_xml(xml: &str, cfg: &SamlConfig, now: i64) -> Result<VerifiedAss
     let mut references = Vec::with_capacity(signatures.len());
     for sig in signatures {
         let parent = sig.parent().ok_or(SamlError::UnexpectedSignature)?;
-        references.push(verify_signed_info(parent, sig, &cfg.keys, &mut buf)?);
+        if parent == response && response_verified {
+            continue;
+        }
+        references.push(verify_signed_info(parent, *sig, &cfg.keys, &mut buf)?);
     }
     // Smallest signed element first: the assertion's digest before the Response's (which
     // encloses it). Both must hold; checking the inner one first means bytes stuffed into the
@@ -211,7 +269,99 @@ pub fn validate_xml(xml: &str, cfg: &SamlConfig, now: i64) -> Result<VerifiedAss
     }
     // From here on, `assertion` is a node whose canonical bytes were verified (directly, or as
     // part of the signed Response), and it is the only assertion there is.
+    Ok(())
+}
 
+/// An `EncryptedAssertion` (SAML core §2.3.4): the Response's signature, if any, is verified over
+/// the ciphertext first (verify before you decrypt); the plaintext then takes the
+/// EncryptedAssertion's place in the document, which goes through the very same parse limits,
+/// scan, signature checks and conditions as a plain one. A signature is required: on the
+/// decrypted assertion (Okta signs, then encrypts) or on the Response. Every failure from the
+/// first key tried until the signatures hold is [`SamlError::EncryptedAssertionInvalid`].
+fn validate_encrypted<'a>(
+    xml: &'a str,
+    response: Node<'a, 'a>,
+    encrypted: Node<'a, 'a>,
+    signatures: &[Node<'a, 'a>],
+    cfg: &SamlConfig,
+    now: i64,
+) -> Result<VerifiedAssertion, SamlError> {
+    use super::xmlenc::DecryptError;
+    if encrypted.parent() != Some(response) {
+        return Err(SamlError::AssertionMisplaced);
+    }
+    let keys = cfg
+        .decryption
+        .as_ref()
+        .ok_or(SamlError::DecryptionKeysNeeded)?;
+    if keys.is_empty() {
+        return Err(SamlError::EncryptedAssertionUnsupported);
+    }
+    // In the cleartext only the Response may be signed: the assertion's signature is inside.
+    let mut response_signature = None;
+    for sig in signatures {
+        if sig.parent() != Some(response) || response_signature.replace(*sig).is_some() {
+            return Err(SamlError::UnexpectedSignature);
+        }
+    }
+    if let Some(sig) = response_signature {
+        let mut buf = Vec::with_capacity(xml.len());
+        super::verify::verify_enveloped(response, sig, &cfg.keys, &mut buf).map_err(|e| match e {
+            SamlError::SignatureInvalid | SamlError::DigestMismatch => {
+                SamlError::EncryptedAssertionInvalid
+            }
+            other => other,
+        })?;
+    }
+    let plaintext = super::xmlenc::decrypt(encrypted, keys).map_err(|e| match e {
+        DecryptError::Malformed => SamlError::MalformedEncryptedAssertion,
+        DecryptError::UnsupportedContentAlgorithm => SamlError::UnsupportedEncryptionAlgorithm,
+        DecryptError::UnsupportedKeyTransport => SamlError::UnsupportedKeyTransport,
+        DecryptError::RetrievalMethod => SamlError::RetrievalMethodForbidden,
+        DecryptError::CipherReference => SamlError::CipherReferenceForbidden,
+        DecryptError::Opaque => SamlError::EncryptedAssertionInvalid,
+    })?;
+    let plaintext = std::str::from_utf8(&plaintext)
+        .map_err(|_| SamlError::EncryptedAssertionInvalid)?
+        .trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
+    let range = encrypted.range();
+    let spliced = [&xml[..range.start], plaintext, &xml[range.end..]].concat();
+    let assertion_range = range.start..range.start + plaintext.len();
+    validate_decrypted(
+        &spliced,
+        assertion_range,
+        response_signature.is_some(),
+        cfg,
+        now,
+    )
+}
+
+/// The document with the decrypted assertion in place: signature phase errors are opaque (they
+/// are about bytes anyone can encrypt to us), everything after is reported as for a plain one.
+fn validate_decrypted(
+    xml: &str,
+    assertion_range: std::ops::Range<usize>,
+    response_verified: bool,
+    cfg: &SamlConfig,
+    now: i64,
+) -> Result<VerifiedAssertion, SamlError> {
+    let opaque = |_| SamlError::EncryptedAssertionInvalid;
+    let doc = parse_document(xml).map_err(opaque)?;
+    let response = doc.root_element();
+    let found = scan(&doc).map_err(opaque)?;
+    let assertion = match (found.assertion, found.encrypted) {
+        // The plaintext is exactly one assertion element, nothing beside it.
+        (Some(a), None) if a.range() == assertion_range => a,
+        _ => return Err(SamlError::EncryptedAssertionInvalid),
+    };
+    verify_signatures(
+        response,
+        assertion,
+        &found.signatures,
+        cfg,
+        response_verified,
+    )
+    .map_err(opaque)?;
     check_response(response, cfg)?;
     read_assertion(assertion, response, cfg, now)
 }
