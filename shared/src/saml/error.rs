@@ -26,9 +26,13 @@ pub enum SamlError {
     /// loads them (Secrets Manager) and validates again. Never shown.
     #[error("the SP decryption keys are needed")]
     DecryptionKeysNeeded,
-    #[error("this organization requires encrypted assertions (Okta: Assertion Encryption = Encrypted)")]
+    #[error(
+        "this organization requires encrypted assertions (Okta: Assertion Encryption = Encrypted)"
+    )]
     EncryptedAssertionRequired,
-    #[error("the EncryptedAssertion is not the XML Encryption structure SAML core §2.3.4 describes")]
+    #[error(
+        "the EncryptedAssertion is not the XML Encryption structure SAML core §2.3.4 describes"
+    )]
     MalformedEncryptedAssertion,
     #[error("the assertion is encrypted with an algorithm other than AES-128/256-GCM or AES-128/256-CBC")]
     UnsupportedEncryptionAlgorithm,

@@ -19,10 +19,14 @@ pub mod verify;
 pub mod xmlenc;
 
 #[cfg(any(test, feature = "test-idp"))]
+pub mod test_encrypt;
+#[cfg(any(test, feature = "test-idp"))]
 pub mod test_idp;
 
 #[cfg(test)]
 mod algorithm_tests;
+#[cfg(test)]
+mod encryption_tests;
 #[cfg(test)]
 mod hardening_tests;
 #[cfg(test)]

@@ -273,10 +273,9 @@ mod tests {
 
     #[test]
     fn a_key_set_with_more_keys_than_the_cap_is_refused() {
-        let key = |i: usize| {
-            serde_json::json!({"id": format!("sp-{i}"), "created_at": i, "private_key": "", "certificate": ""})
-        };
-        let json = |n: usize| serde_json::json!({"keys": (0..n).map(key).collect::<Vec<_>>()}).to_string();
+        let key = |i: usize| serde_json::json!({"id": format!("sp-{i}"), "created_at": i, "private_key": "", "certificate": ""});
+        let json =
+            |n: usize| serde_json::json!({"keys": (0..n).map(key).collect::<Vec<_>>()}).to_string();
         assert!(SpKeySet::parse(&json(MAX_SP_KEYS)).is_ok());
         assert!(SpKeySet::parse(&json(MAX_SP_KEYS + 1)).is_err());
     }

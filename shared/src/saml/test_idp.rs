@@ -189,6 +189,8 @@ pub struct Spec {
     pub keyinfo_cert: Option<String>,
     /// A second assertion, placed after the first, before any Response signature is made.
     pub extra_assertion: Option<String>,
+    /// Encrypt the (signed) assertion, before any Response signature is made (Okta's order).
+    pub encryption: Option<super::test_encrypt::Encryption>,
 }
 
 impl Spec {
@@ -224,6 +226,7 @@ impl Spec {
             algorithm: None,
             keyinfo_cert: None,
             extra_assertion: None,
+            encryption: None,
         }
     }
 
@@ -283,6 +286,9 @@ impl Spec {
         let mut xml = self.response_xml(&self.assertion_xml());
         if matches!(self.signed, Signed::Assertion | Signed::Both) {
             xml = self.sign(&xml, &self.assertion_id, "</saml2:Issuer><saml2:Subject>");
+        }
+        if let Some(encryption) = &self.encryption {
+            xml = super::test_encrypt::encrypt_assertion_in(&xml, encryption);
         }
         if let Some(extra) = &self.extra_assertion {
             xml = xml.replace("</saml2p:Response>", &format!("{extra}</saml2p:Response>"));

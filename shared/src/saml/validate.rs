@@ -306,12 +306,14 @@ fn validate_encrypted<'a>(
     }
     if let Some(sig) = response_signature {
         let mut buf = Vec::with_capacity(xml.len());
-        super::verify::verify_enveloped(response, sig, &cfg.keys, &mut buf).map_err(|e| match e {
-            SamlError::SignatureInvalid | SamlError::DigestMismatch => {
-                SamlError::EncryptedAssertionInvalid
-            }
-            other => other,
-        })?;
+        super::verify::verify_enveloped(response, sig, &cfg.keys, &mut buf).map_err(
+            |e| match e {
+                SamlError::SignatureInvalid | SamlError::DigestMismatch => {
+                    SamlError::EncryptedAssertionInvalid
+                }
+                other => other,
+            },
+        )?;
     }
     let plaintext = super::xmlenc::decrypt(encrypted, keys).map_err(|e| match e {
         DecryptError::Malformed => SamlError::MalformedEncryptedAssertion,

@@ -59,9 +59,13 @@ pub type DecryptionKeys = std::sync::Arc<[OaepPrivateDecryptingKey]>;
 /// An SP private key from its PKCS#8 DER (RFC 5208), RSA of at least 2048 bits (NIST SP 800-131A
 /// Rev. 2 §6: key transport below 2048 bits is disallowed).
 pub fn decryption_key(pkcs8: &[u8]) -> Result<OaepPrivateDecryptingKey, String> {
-    let key = PrivateDecryptingKey::from_pkcs8(pkcs8).map_err(|e| format!("not an RSA PKCS#8 key: {e}"))?;
+    let key = PrivateDecryptingKey::from_pkcs8(pkcs8)
+        .map_err(|e| format!("not an RSA PKCS#8 key: {e}"))?;
     if key.key_size_bits() < 2048 {
-        return Err(format!("RSA-{} is too small (at least 2048 bits)", key.key_size_bits()));
+        return Err(format!(
+            "RSA-{} is too small (at least 2048 bits)",
+            key.key_size_bits()
+        ));
     }
     OaepPrivateDecryptingKey::new(key).map_err(|e| e.to_string())
 }
@@ -292,7 +296,8 @@ fn decrypt_content(content: Content, cek: &[u8], data: &[u8]) -> Result<Vec<u8>,
             }
             let (iv, sealed) = data.split_at(12);
             let nonce = Nonce::try_assume_unique_for_key(iv).map_err(|_| DecryptError::Opaque)?;
-            let key = LessSafeKey::new(UnboundKey::new(alg, cek).map_err(|_| DecryptError::Opaque)?);
+            let key =
+                LessSafeKey::new(UnboundKey::new(alg, cek).map_err(|_| DecryptError::Opaque)?);
             let mut in_out = sealed.to_vec();
             let plain = key
                 .open_in_place(nonce, Aad::empty(), &mut in_out)
@@ -317,10 +322,7 @@ fn decrypt_content(content: Content, cek: &[u8], data: &[u8]) -> Result<Vec<u8>,
             let key = DecryptingKey::cbc(key).map_err(|_| DecryptError::Opaque)?;
             let mut in_out = body.to_vec();
             let n = key
-                .decrypt(
-                    &mut in_out,
-                    DecryptionContext::Iv128(FixedLength::from(iv)),
-                )
+                .decrypt(&mut in_out, DecryptionContext::Iv128(FixedLength::from(iv)))
                 .map_err(|_| DecryptError::Opaque)?
                 .len();
             in_out.truncate(n);
