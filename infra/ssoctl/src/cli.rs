@@ -47,6 +47,9 @@ pub enum Command {
     /// Manage the management API's keys (docs/api.md).
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Manage the deployment's SAML SP encryption keys (encrypted assertions; docs/okta-setup.md).
+    #[command(subcommand, name = "sp-key")]
+    SpKey(SpKeyCommand),
     /// Print events (one JSON object per line), oldest first; all orgs unless --org.
     Events {
         #[arg(long)]
@@ -155,6 +158,31 @@ pub enum OrgCommand {
         #[arg(long)]
         now: Option<i64>,
     },
+}
+
+/// Environment: SP_ENCRYPTION_KEYS_SECRET and SP_ENCRYPTION_CERTIFICATES_SECRET (the stack's
+/// outputs; the local stack's names against a loopback AWS endpoint).
+#[derive(Subcommand, Debug)]
+pub enum SpKeyCommand {
+    /// Create the first key (RSA-2048) and its self-signed certificate; prints the certificate
+    /// to upload to Okta.
+    Generate,
+    /// Add an existing key (PEM PKCS#8) as the newest, with its certificate (PEM) or a new
+    /// self-signed one.
+    Import {
+        #[arg(long)]
+        key: std::path::PathBuf,
+        #[arg(long)]
+        certificate: Option<std::path::PathBuf>,
+    },
+    /// Add a new key, published from now on; the old one keeps decrypting until retired.
+    Rotate,
+    /// Remove a key (after Okta has the newest certificate).
+    Retire { id: String },
+    /// The keys, newest last, with fingerprints and dates.
+    List,
+    /// The published certificate (or key ID's) as PEM.
+    Certificate { id: Option<String> },
 }
 
 #[derive(Subcommand, Debug)]
@@ -436,6 +464,38 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
             };
             out.map(Some).map_err(admin_err)
         }
+        Command::SpKey(cmd) => {
+            use crate::sp_key;
+            let secrets = sp_key::Secrets::from_env(
+                |k| std::env::var(k).ok(),
+                local_table(&|k| std::env::var(k).ok()),
+            )?;
+            let client = shared::saml::sp_keys::secrets_client().await;
+            let read = |p: &std::path::Path| {
+                std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))
+            };
+            match cmd {
+                SpKeyCommand::Generate => {
+                    sp_key::add(&client, &secrets, sp_key::new_key(now())?, true, now()).await
+                }
+                SpKeyCommand::Rotate => {
+                    sp_key::add(&client, &secrets, sp_key::new_key(now())?, false, now()).await
+                }
+                SpKeyCommand::Import { key, certificate } => {
+                    let cert = certificate.as_deref().map(read).transpose()?;
+                    let key = sp_key::imported_key(&read(&key)?, cert.as_deref(), now())?;
+                    sp_key::add(&client, &secrets, key, false, now()).await
+                }
+                SpKeyCommand::Retire { id } => sp_key::retire(&client, &secrets, &id, now()).await,
+                SpKeyCommand::List => sp_key::load(&client, &secrets)
+                    .await
+                    .map(|set| sp_key::list_json(&set, now())),
+                SpKeyCommand::Certificate { id } => {
+                    sp_key::certificate(&client, &secrets, id.as_deref()).await
+                }
+            }
+            .map(Some)
+        }
         Command::User(UserCommand::SignOut { org, user_id }) => {
             let store = store(false).await?;
             apps::sign_out_user(&store, &org, &user_id)
@@ -502,6 +562,13 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
             let config = Config::from_lookup(|k| match k {
                 "TABLE_NAME" => Some(store.table().to_string()),
                 "OIDC_KMS_KEY_ID" => Some(key_id.clone()),
+                // The local Secrets Manager's SP key slots (`ssoctl sp-key generate` fills them).
+                "SP_ENCRYPTION_KEYS_SECRET" => std::env::var(k)
+                    .ok()
+                    .or_else(|| Some(crate::sp_key::LOCAL_KEYS_SECRET.into())),
+                "SP_ENCRYPTION_CERTIFICATES_SECRET" => std::env::var(k)
+                    .ok()
+                    .or_else(|| Some(crate::sp_key::LOCAL_CERTIFICATES_SECRET.into())),
                 other => std::env::var(other).ok(),
             })
             .map_err(|e| e.to_string())?;

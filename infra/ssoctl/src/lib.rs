@@ -10,4 +10,5 @@ pub mod cli;
 pub mod events;
 pub mod fetch;
 pub mod local;
+pub mod sp_key;
 pub mod template;

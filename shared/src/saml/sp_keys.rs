@@ -116,6 +116,36 @@ impl SpCertificates {
     }
 }
 
+/// Whether `certificate_der` carries the public half of `pkcs8` (an imported pair must match,
+/// or Okta would encrypt to a key we do not hold): a random key, OAEP-encrypted to the
+/// certificate's key, must decrypt with the private one.
+pub fn check_pair(pkcs8: &[u8], certificate_der: &[u8]) -> Result<(), String> {
+    use aws_lc_rs::rsa::{OaepPublicEncryptingKey, PublicEncryptingKey, OAEP_SHA256_MGF1SHA256};
+    use x509_cert::der::{Decode, Encode};
+    let private = decryption_key(pkcs8)?;
+    let cert = x509_cert::Certificate::from_der(certificate_der)
+        .map_err(|e| format!("not an X.509 certificate: {e}"))?;
+    let spki = cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .map_err(|e| e.to_string())?;
+    let public = PublicEncryptingKey::from_der(&spki)
+        .map_err(|e| format!("the certificate's key is not RSA: {e}"))
+        .and_then(|k| OaepPublicEncryptingKey::new(k).map_err(|e| e.to_string()))?;
+    let mut probe = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut probe).map_err(|e| e.to_string())?;
+    let mut sealed = vec![0u8; public.ciphertext_size()];
+    let sealed = public
+        .encrypt(&OAEP_SHA256_MGF1SHA256, &probe, &mut sealed, None)
+        .map_err(|e| e.to_string())?;
+    let mut opened = vec![0u8; private.min_output_size()];
+    match private.decrypt(&OAEP_SHA256_MGF1SHA256, sealed, &mut opened, None) {
+        Ok(p) if p == probe => Ok(()),
+        _ => Err("the certificate is not the private key's".into()),
+    }
+}
+
 /// The Secrets Manager client, from the standard AWS environment; `SECRETS_MANAGER_ENDPOINT`,
 /// when not empty, points it elsewhere (for `sam local`, as `KMS_ENDPOINT` does for KMS).
 pub async fn secrets_client() -> aws_sdk_secretsmanager::Client {
@@ -192,6 +222,13 @@ impl SpKeyStore {
         let client = self.client.get_or_init(secrets_client).await;
         match client.get_secret_value().secret_id(secret).send().await {
             Ok(out) => Ok(out.secret_string),
+            // No secret (the local stack before `ssoctl sp-key generate`): no keys, as empty.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(SpKeyError::Unavailable(
                 aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
             )),
@@ -296,6 +333,25 @@ mod tests {
             }],
         };
         assert!(set.decryption_keys().is_err());
+    }
+
+    #[test]
+    fn a_certificate_matches_its_own_private_key_only() {
+        let fixture = |n: &str| {
+            std::fs::read(format!(
+                "{}/tests/fixtures/saml/{n}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        };
+        let cert = |n: &str| {
+            STANDARD
+                .decode(String::from_utf8(fixture(n)).unwrap().trim())
+                .unwrap()
+        };
+        let key = fixture("sp-enc-key.pk8.der");
+        assert_eq!(check_pair(&key, &cert("sp-enc-cert.b64")), Ok(()));
+        assert!(check_pair(&key, &cert("sp-enc-other-cert.b64")).is_err());
     }
 
     #[tokio::test]
