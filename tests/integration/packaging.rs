@@ -128,6 +128,28 @@ fn template_resources() -> Vec<(String, String)> {
     blocks
 }
 
+/// The IAM actions a resource's policies name (`- dynamodb:GetItem` lines), for the tests that
+/// check a function's calls against its policy (oidc.rs).
+pub fn allowed_actions(resource: &str) -> Vec<String> {
+    let (_, text) = template_resources()
+        .into_iter()
+        .find(|(name, _)| name == resource)
+        .unwrap_or_else(|| panic!("template.yaml has no {resource}"));
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix("- "))
+        .filter(|item| {
+            item.split_once(':').is_some_and(|(service, action)| {
+                !service.is_empty()
+                    && service.chars().all(|c| c.is_ascii_lowercase())
+                    && action
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '*')
+            })
+        })
+        .map(str::to_string)
+        .collect()
+}
+
 fn resources_naming(needle: &str) -> Vec<String> {
     template_resources()
         .into_iter()
