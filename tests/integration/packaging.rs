@@ -150,6 +150,15 @@ pub fn allowed_actions(resource: &str) -> Vec<String> {
         .collect()
 }
 
+/// The template resource that builds the function `binary` (`BuildProperties: Binary: NAME`).
+pub fn function_resource(binary: &str) -> Option<String> {
+    let needle = format!("Binary: {binary}\n");
+    template_resources()
+        .into_iter()
+        .find(|(_, text)| text.contains(&needle))
+        .map(|(name, _)| name)
+}
+
 fn resources_naming(needle: &str) -> Vec<String> {
     template_resources()
         .into_iter()
@@ -174,4 +183,20 @@ fn only_the_functions_that_sign_tokens_may_call_kms_sign() {
             assert!(!text.contains("kms:*"), "{name} is granted kms:*");
         }
     }
+}
+
+#[test]
+fn a_local_stack_call_outside_its_functions_policy_is_reported() {
+    let record = "saml-metadata\tdynamodb:GetItem\n\
+                  saml-metadata\tdynamodb:DeleteTable\n\
+                  oidc\tkms:Sign\n\
+                  scim-users\tkms:Sign\n\
+                  unrouted\tdynamodb:Scan\n";
+    assert_eq!(
+        crate::support::calls_outside_the_policies(record),
+        [
+            "saml-metadata: dynamodb:DeleteTable",
+            "scim-users: kms:Sign"
+        ]
+    );
 }
