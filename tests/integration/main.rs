@@ -28,3 +28,4 @@ mod soak;
 mod store_conformance;
 mod store_faults;
 mod xmldsig_independent;
+mod xmlenc_independent;

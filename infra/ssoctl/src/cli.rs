@@ -593,6 +593,13 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
                     app.config.oidc_previous_kms_key_id.clone(),
                 )
                 .with_client(aws_sdk_kms::Client::from_conf(kms));
+                let sm = shared::saml::sp_keys::secrets_client().await;
+                let sm = sm.config().to_builder().interceptor(rec.clone()).build();
+                app.sp_keys = shared::saml::sp_keys::SpKeyStore::new(
+                    app.config.sp_encryption_keys_secret.clone(),
+                    app.config.sp_encryption_certificates_secret.clone(),
+                )
+                .with_client(aws_sdk_secretsmanager::Client::from_conf(sm));
             }
             let app = Arc::new(app);
             tokio::spawn(local::deliver_backchannel_logouts(app.clone()));

@@ -125,6 +125,11 @@ fn self_signed(key: &rcgen::KeyPair, now: i64) -> Result<Vec<u8>, String> {
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, "SAML SP encryption key");
+    // Okta refuses an encryption certificate without these key usages (RFC 5280 §4.2.1.3).
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::DigitalSignature,
+        rcgen::KeyUsagePurpose::KeyEncipherment,
+    ];
     let start = time::OffsetDateTime::from_unix_timestamp(now - 3600).map_err(|e| e.to_string())?;
     params.not_before = start;
     params.not_after = start + time::Duration::days(VALIDITY_DAYS);
