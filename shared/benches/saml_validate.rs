@@ -1,7 +1,8 @@
 //! Full validation of one Okta-shaped response (assertion signed, RSA-2048/SHA-256, ~5.7 KB of
 //! XML, base64-encoded as posted), on one thread: base64 decode, parse, structure checks, exclusive
 //! C14N of the assertion and of SignedInfo, SHA-256, RSA verify, every condition check. The same
-//! response signed with ECDSA P-256/SHA-256 (`validate_okta_response_ecdsa_p256`).
+//! response signed with ECDSA P-256/SHA-256 (`validate_okta_response_ecdsa_p256`), and encrypted to
+//! the SP key (`validate_okta_response_encrypted_*`: decryption plus the same validation).
 //! `cargo bench -p sso-shared --features test-idp --bench saml_validate`
 //!
 //! `saml_worst` prices hostile posts under the ACS body limit next to the normal validation, in
@@ -17,6 +18,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use shared::org::{IdpConfig, Org};
 use shared::saml::c14n::InclusivePrefixes;
 use shared::saml::keys::SignatureAlgorithm;
+use shared::saml::test_encrypt::{decryption_keys, Encryption};
 use shared::saml::test_idp::{
     encode, idp_certificate, idp_ec_p256_certificate, idp_ec_p256_key, idp_key, read_fixture,
     BASE_URL, IDP_ENTITY_ID, ISSUED_AT, ORG,
@@ -24,6 +26,7 @@ use shared::saml::test_idp::{
 use shared::saml::test_idp::{Signed, Spec};
 use shared::saml::validate::{validate, AcsInput, SamlConfig, SamlError};
 use shared::saml::verify::EXC_C14N;
+use shared::saml::xmlenc::{AES128_CBC, AES256_GCM};
 use shared::ACS_BODY_LIMIT;
 
 fn org() -> Org {
@@ -89,6 +92,34 @@ fn bench(c: &mut Criterion) {
             .unwrap()
         })
     });
+    // The same Okta-shaped response, assertion signed then encrypted (AES-256-GCM, RSA-OAEP
+    // SHA-1: Okta's "AES256-GCM" / "RSA-OAEP"), decrypted with the SP key (one RSA-2048 private
+    // operation) before the same validation. Compare with `validate_okta_response` as a ratio.
+    let mut enc_cfg = SamlConfig::for_org(&org).unwrap();
+    enc_cfg.decryption = Some(decryption_keys(&["sp-enc"]));
+    for (name, content) in [("aes256_gcm", AES256_GCM), ("aes128_cbc", AES128_CBC)] {
+        let mut enc = Encryption::okta();
+        enc.content = content.into();
+        let enc_posted = encode(
+            &Spec {
+                encryption: Some(enc),
+                ..Spec::okta(USER)
+            }
+            .build(),
+        );
+        g.bench_function(format!("validate_okta_response_encrypted_{name}"), |b| {
+            b.iter(|| {
+                validate(
+                    &AcsInput {
+                        saml_response: &enc_posted,
+                    },
+                    &enc_cfg,
+                    ISSUED_AT,
+                )
+                .unwrap()
+            })
+        });
+    }
     // What the ACS does per request: the org's config resolved from the stored org (the parsed
     // keys come from the per-Lambda cache, checked against the org's current certificates).
     g.bench_function("config_and_validate_okta_response", |b| {

@@ -23,7 +23,7 @@ fn python(script: &str, args: &[&str], input: &str) -> String {
         .expect("SSO_PYTHON names the venv's python: run the tests with `bash infra/test`");
     let script = format!("{}/../../infra/{script}", env!("CARGO_MANIFEST_DIR"));
     let mut child = Command::new(python)
-        .arg(script)
+        .arg(&script)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -142,40 +142,90 @@ async fn assertions_signed_by_signxml_and_encrypted_by_xmlsec_sign_in_and_tamper
         ("aes128-cbc", "rsa-oaep-mgf1p"),
     ];
     for (n, (content, transport)) in combos.into_iter().enumerate() {
-        let xml = okta(&env, &format!("enc{n}@example.com"), &format!("idenc{n}"), content, transport);
+        let xml = okta(
+            &env,
+            &format!("enc{n}@example.com"),
+            &format!("idenc{n}"),
+            content,
+            transport,
+        );
         let resp = env.post_acs(&xml, None).await;
-        assert_eq!(resp.status(), 303, "{content} {transport}: {}", body_text(&resp));
+        assert_eq!(
+            resp.status(),
+            303,
+            "{content} {transport}: {}",
+            body_text(&resp)
+        );
     }
     // Encrypted first, then the Response signed over the ciphertext.
     let xml = signxml(
-        &xmlsec(&unsigned(&env, "encresp@example.com", "idencresp"), &sp_cert_file(), "aes256-gcm", "rsa-oaep-mgf1p"),
+        &xmlsec(
+            &unsigned(&env, "encresp@example.com", "idencresp"),
+            &sp_cert_file(),
+            "aes256-gcm",
+            "rsa-oaep-mgf1p",
+        ),
         "response",
     );
     let resp = env.post_acs(&xml, None).await;
     assert_eq!(resp.status(), 303, "{}", body_text(&resp));
 
     // Tampered and foreign variants: one outcome, one page, whatever failed.
-    let good_cbc = okta(&env, "mallory@example.com", "idenctamper", "aes128-cbc", "rsa-oaep-mgf1p");
-    let good_gcm = okta(&env, "mallory@example.com", "idenctamper2", "aes256-gcm", "rsa-oaep-mgf1p");
+    let good_cbc = okta(
+        &env,
+        "mallory@example.com",
+        "idenctamper",
+        "aes128-cbc",
+        "rsa-oaep-mgf1p",
+    );
+    let good_gcm = okta(
+        &env,
+        "mallory@example.com",
+        "idenctamper2",
+        "aes256-gcm",
+        "rsa-oaep-mgf1p",
+    );
     let other_cert = format!("{FIXTURES}/sp-enc-other-cert.b64");
-    assert_ne!(other_sp_encryption_certificate(), sp_encryption_certificate());
+    assert_ne!(
+        other_sp_encryption_certificate(),
+        sp_encryption_certificate()
+    );
     let variants = [
         ("CBC ciphertext byte flipped", flip_content(&good_cbc, 40)),
-        ("CBC last block flipped (padding)", flip_content(&good_cbc, 0)),
+        (
+            "CBC last block flipped (padding)",
+            flip_content(&good_cbc, 0),
+        ),
         ("GCM tag flipped", flip_content(&good_gcm, 0)),
         (
             "encrypted to another SP key",
-            xmlsec(&signxml(&unsigned(&env, "mallory@example.com", "idencother"), "assertion"), &other_cert, "aes256-gcm", "rsa-oaep-mgf1p"),
+            xmlsec(
+                &signxml(
+                    &unsigned(&env, "mallory@example.com", "idencother"),
+                    "assertion",
+                ),
+                &other_cert,
+                "aes256-gcm",
+                "rsa-oaep-mgf1p",
+            ),
         ),
         (
             "unsigned assertion, encrypted",
-            xmlsec(&unsigned(&env, "mallory@example.com", "idencunsigned"), &sp_cert_file(), "aes256-gcm", "rsa-oaep-mgf1p"),
+            xmlsec(
+                &unsigned(&env, "mallory@example.com", "idencunsigned"),
+                &sp_cert_file(),
+                "aes256-gcm",
+                "rsa-oaep-mgf1p",
+            ),
         ),
         (
             "assertion altered after signing, then encrypted",
             xmlsec(
-                &signxml(&unsigned(&env, "mallory@example.com", "idencaltered"), "assertion")
-                    .replacen(">mallory@example.com<", ">admin@example.com<", 1),
+                &signxml(
+                    &unsigned(&env, "mallory@example.com", "idencaltered"),
+                    "assertion",
+                )
+                .replacen(">mallory@example.com<", ">admin@example.com<", 1),
                 &sp_cert_file(),
                 "aes256-gcm",
                 "rsa-oaep-mgf1p",
@@ -188,10 +238,20 @@ async fn assertions_signed_by_signxml_and_encrypted_by_xmlsec_sign_in_and_tamper
         pages.push((name, body));
     }
     for (name, body) in &pages {
-        assert_eq!(body, &pages[0].1, "{name} looks different from {}", pages[0].0);
+        assert_eq!(
+            body, &pages[0].1,
+            "{name} looks different from {}",
+            pages[0].0
+        );
     }
     // An algorithm combination we refuse, before any key is used.
-    let mixed = okta(&env, "mallory@example.com", "idencmixed", "aes256-gcm", "rsa-oaep-mgf1p-sha256");
+    let mixed = okta(
+        &env,
+        "mallory@example.com",
+        "idencmixed",
+        "aes256-gcm",
+        "rsa-oaep-mgf1p-sha256",
+    );
     refused(&env, &mixed, "unsupported_key_transport").await;
     // The untampered ones still sign in: nothing above consumed them.
     for xml in [&good_cbc, &good_gcm] {
@@ -202,9 +262,18 @@ async fn assertions_signed_by_signxml_and_encrypted_by_xmlsec_sign_in_and_tamper
     let mut org = env.org.clone();
     org.require_encrypted_assertions = true;
     env.org = env.app.store.update_org(&org).await.unwrap();
-    let plain = signxml(&unsigned(&env, "plain@example.com", "idencplain"), "assertion");
+    let plain = signxml(
+        &unsigned(&env, "plain@example.com", "idencplain"),
+        "assertion",
+    );
     refused(&env, &plain, "encrypted_assertion_required").await;
-    let xml = okta(&env, "plain@example.com", "idencreq", "aes256-gcm", "rsa-oaep-sha256");
+    let xml = okta(
+        &env,
+        "plain@example.com",
+        "idencreq",
+        "aes256-gcm",
+        "rsa-oaep-sha256",
+    );
     assert_eq!(env.post_acs(&xml, None).await.status(), 303);
 
     // And the SP metadata publishes the certificate for encryption.
@@ -229,22 +298,42 @@ async fn assertions_signed_by_signxml_and_encrypted_by_xmlsec_sign_in_and_tamper
 /// `ssoctl sp-key`'s rotation: generate, rotate (both decrypt, the new one is published),
 /// retire the old (it stops decrypting once a Lambda reads the keys again).
 #[tokio::test]
-async fn an_sp_key_rotation_publishes_the_new_key_and_decrypts_with_both_until_the_old_is_retired() {
+async fn an_sp_key_rotation_publishes_the_new_key_and_decrypts_with_both_until_the_old_is_retired()
+{
     let secrets = ssoctl::sp_key::Secrets {
         keys: format!("sso-test/{}/sp-keys", unique_org("rot")),
         certificates: format!("sso-test/{}/sp-certificates", unique_org("rot")),
     };
     let client = shared::saml::sp_keys::secrets_client().await;
     let now = 1_768_478_400;
-    let first = ssoctl::sp_key::add(&client, &secrets, ssoctl::sp_key::new_key(now).unwrap(), true, now)
-        .await
-        .unwrap();
-    let again = ssoctl::sp_key::add(&client, &secrets, ssoctl::sp_key::new_key(now).unwrap(), true, now).await;
+    let first = ssoctl::sp_key::add(
+        &client,
+        &secrets,
+        ssoctl::sp_key::new_key(now).unwrap(),
+        true,
+        now,
+    )
+    .await
+    .unwrap();
+    let again = ssoctl::sp_key::add(
+        &client,
+        &secrets,
+        ssoctl::sp_key::new_key(now).unwrap(),
+        true,
+        now,
+    )
+    .await;
     assert!(again.is_err(), "generate twice");
     let old_id = first["published"].as_str().unwrap().to_string();
-    let second = ssoctl::sp_key::add(&client, &secrets, ssoctl::sp_key::new_key(now).unwrap(), false, now)
-        .await
-        .unwrap();
+    let second = ssoctl::sp_key::add(
+        &client,
+        &secrets,
+        ssoctl::sp_key::new_key(now).unwrap(),
+        false,
+        now,
+    )
+    .await
+    .unwrap();
     let new_id = second["published"].as_str().unwrap().to_string();
     assert_ne!(old_id, new_id);
     let set = ssoctl::sp_key::load(&client, &secrets).await.unwrap();
@@ -257,7 +346,12 @@ async fn an_sp_key_rotation_publishes_the_new_key_and_decrypts_with_both_until_t
     let env = env_with(Provisioning::Both, store().await, cfg).await;
     // The metadata publishes the new certificate.
     let resp = env
-        .call(event("GET", &format!("/orgs/{}/saml/metadata", env.org.org), &[], None))
+        .call(event(
+            "GET",
+            &format!("/orgs/{}/saml/metadata", env.org.org),
+            &[],
+            None,
+        ))
         .await;
     assert!(body_text(&resp).contains(&set.keys[1].certificate));
     assert!(!body_text(&resp).contains(&set.keys[0].certificate));
@@ -267,7 +361,10 @@ async fn an_sp_key_rotation_publishes_the_new_key_and_decrypts_with_both_until_t
         let cert_file = dir.join(format!("{}-{n}.b64", env.org.org));
         std::fs::write(&cert_file, &key.certificate).unwrap();
         let xml = xmlsec(
-            &signxml(&unsigned(&env, &format!("rot{n}@example.com"), &format!("idrot{n}")), "assertion"),
+            &signxml(
+                &unsigned(&env, &format!("rot{n}@example.com"), &format!("idrot{n}")),
+                "assertion",
+            ),
             cert_file.to_str().unwrap(),
             "aes256-gcm",
             "rsa-oaep-mgf1p",
@@ -276,10 +373,17 @@ async fn an_sp_key_rotation_publishes_the_new_key_and_decrypts_with_both_until_t
         assert_eq!(resp.status(), 303, "key {}: {}", key.id, body_text(&resp));
     }
     // Retire the old one; the last one cannot be retired.
-    ssoctl::sp_key::retire(&client, &secrets, &old_id, now).await.unwrap();
-    assert!(ssoctl::sp_key::retire(&client, &secrets, &new_id, now).await.is_err());
+    ssoctl::sp_key::retire(&client, &secrets, &old_id, now)
+        .await
+        .unwrap();
+    assert!(ssoctl::sp_key::retire(&client, &secrets, &new_id, now)
+        .await
+        .is_err());
     let set = ssoctl::sp_key::load(&client, &secrets).await.unwrap();
-    assert_eq!(set.keys.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(), [new_id.as_str()]);
+    assert_eq!(
+        set.keys.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
+        [new_id.as_str()]
+    );
     // A Lambda that reads the keys afresh no longer decrypts with the retired key.
     let fresh = shared::saml::sp_keys::SpKeyStore::new(Some(secrets.keys.clone()), None);
     let keys = fresh.keys().await.unwrap().unwrap();
