@@ -171,8 +171,15 @@ pub trait UserStore {
         next: &User,
         now: i64,
     ) -> impl Future<Output = StoreResult<User>> + Send;
-    /// Removes the user, their group memberships and their sessions.
-    fn delete_user(&self, org: &str, id: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Removes the user, their group memberships and their sessions. With `version`, only while
+    /// the stored version is still that (`VersionConflict` otherwise, nothing removed: If-Match,
+    /// RFC 7644 §3.14), as [`GroupStore::delete_group`].
+    fn delete_user(
+        &self,
+        org: &str,
+        id: &str,
+        version: Option<u64>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     fn list_users(
         &self,
         org: &str,
