@@ -91,13 +91,9 @@ fn as_list_request(req: &Request, query: &[(String, String)]) -> Result<Request,
     for (k, v) in req.headers() {
         b = b.header(k, v);
     }
-    b.body(Body::Empty).map_err(|_| {
-        ScimError::new(
-            ScimType::InvalidValue,
-            "the search cannot be expressed as a query",
-        )
-        .into()
-    })
+    // Built from a request that already parsed and a query we encoded: a failure is ours (500),
+    // not the client's 400.
+    b.body(Body::Empty).map_err(AppError::BadResponse)
 }
 
 pub(super) async fn search<S: Store>(

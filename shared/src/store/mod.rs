@@ -226,7 +226,7 @@ pub trait GroupStore {
         now: i64,
     ) -> impl Future<Output = StoreResult<Group>> + Send;
     /// Creates the group with its first [`FIRST_MEMBERS`] members in one transaction (each
-    /// member must be a user of the org: `NotFound("user")` otherwise, nothing written), so a
+    /// member must be a user of the org: `NotFound(Entity::User)` otherwise, nothing written), so a
     /// failure leaves either nothing or a group with those members. More members follow with
     /// `add_members`.
     fn create_group_with_members(
