@@ -13,6 +13,7 @@ mod rate_limit;
 mod sessions;
 mod sign_in;
 mod users;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
