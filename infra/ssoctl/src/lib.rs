@@ -11,3 +11,4 @@ pub mod events;
 pub mod fetch;
 pub mod local;
 pub mod template;
+pub mod webhooks;

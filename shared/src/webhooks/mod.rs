@@ -148,6 +148,11 @@ impl<S: EventStore + WebhookStore + Sync> Worker<S> {
         ))
     }
 
+    /// Where dead letters go (the local stack creates its queue after reading the environment).
+    pub fn set_dead_letter_url(&mut self, url: String) {
+        self.dead_letter_url = Some(url);
+    }
+
     /// Passes one after the other, `poll` apart, for about `budget` (the scheduled function's
     /// invocation; the next one starts when the schedule fires again).
     pub async fn run_for(&self, budget: Duration, poll: Duration) -> PassReport {
