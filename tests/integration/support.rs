@@ -147,6 +147,11 @@ impl Drop for Killed {
 
 /// Starts the local stack on a free port; returns its base URL and the guard that stops it.
 pub fn local_stack(table: &str, demo_org: &str) -> (String, Killed) {
+    local_stack_with_env(table, demo_org, &[])
+}
+
+/// [`local_stack`] with extra environment variables (e.g. a short webhook retry schedule).
+pub fn local_stack_with_env(table: &str, demo_org: &str, env: &[(&str, &str)]) -> (String, Killed) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ssoctl"))
         .args([
             "local",
@@ -158,6 +163,7 @@ pub fn local_stack(table: &str, demo_org: &str) -> (String, Killed) {
         ])
         .env("TABLE_NAME", table)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
