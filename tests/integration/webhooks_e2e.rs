@@ -184,11 +184,11 @@ async fn webhooks_deliver_an_orgs_events_in_order_signed_and_a_failing_endpoint_
     let table = format!("sso-webhooks-e2e-{}", std::process::id());
     let (good_url, good) = receiver(204).await;
     let (bad_url, bad) = receiver(500).await;
-    // Attempts at 0 s, 1 s and 2 s, then dead: the 24 h schedule's shape, in two seconds.
+    // Attempts at 0 s, 2 s and 4 s (the window's end), then dead: the 24 h schedule's shape in 4 s.
     let (base, _guard) = local_stack_with_env(
         &table,
         &unique_org("demo"),
-        &[("WEBHOOK_RETRY_DELAYS", "1,1")],
+        &[("WEBHOOK_RETRY_DELAYS", "2,2")],
     );
     let key = ssoctl(&table, &["api-key", "create", &unique_org("app")])["api_key"]
         .as_str()
