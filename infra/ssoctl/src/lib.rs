@@ -9,6 +9,7 @@ pub mod apps;
 pub mod cli;
 pub mod events;
 pub mod fetch;
+pub mod iam_record;
 pub mod local;
 pub mod template;
 pub mod webhooks;

@@ -139,7 +139,14 @@ async fn serve_one<S: Store + 'static>(
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     match to_lambda_request(req).await {
         Ok(lreq) => {
-            let Ok(resp) = app.handle(None, lreq).await;
+            // The function template.yaml routes this path to (for the IAM record, iam_record.rs).
+            let function = shared::routes::match_path(lreq.uri().path())
+                .map(|(_, route)| route)
+                .or_else(|| shared::routes::match_deployment_path(lreq.uri().path()))
+                .map_or("unrouted", |route| route.function().binary());
+            let Ok(resp) = crate::iam_record::FUNCTION
+                .scope(function, app.handle(None, lreq))
+                .await;
             Ok(from_lambda_response(resp))
         }
         Err(_) => Ok(hyper::Response::builder()
@@ -215,6 +222,7 @@ const WEBHOOK_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 /// delivery worker (WEBHOOK_RETRY_DELAYS shortens its schedule, for tests).
 pub async fn webhook_worker(
     store: &shared::store::DynamoStore,
+    recorder: Option<&crate::iam_record::Recorder>,
 ) -> Result<shared::webhooks::Worker<shared::store::DynamoStore>, BoxError> {
     let table = store.table();
     if std::env::var("WEBHOOK_KMS_KEY_ID").map_or(true, |k| k.trim().is_empty()) {
@@ -248,13 +256,29 @@ pub async fn webhook_worker(
         let url = queue.queue_url().ok_or("CreateQueue returned no URL")?;
         worker.set_dead_letter_url(url.to_string());
     }
+    if let Some(rec) = recorder {
+        // Every delivery call is then checked against WebhooksFunction's policy (iam_record.rs).
+        let kms = shared::oidc::jwt::kms_client().await;
+        let kms = kms.config().to_builder().interceptor(rec.clone()).build();
+        let sqs = shared::webhooks::sqs_client().await;
+        let sqs = sqs.config().to_builder().interceptor(rec.clone()).build();
+        worker = worker.with_clients(
+            aws_sdk_kms::Client::from_conf(kms),
+            aws_sdk_sqs::Client::from_conf(sqs),
+        );
+    }
     Ok(worker)
 }
 
 /// The local stand-in for the `webhooks` function: the same passes, back to back.
 pub async fn deliver_webhooks(worker: shared::webhooks::Worker<shared::store::DynamoStore>) {
-    loop {
-        worker.pass().await;
-        tokio::time::sleep(WEBHOOK_POLL).await;
-    }
+    // Its AWS calls are the `webhooks` function's (the IAM record, iam_record.rs).
+    crate::iam_record::FUNCTION
+        .scope("webhooks", async move {
+            loop {
+                worker.pass().await;
+                tokio::time::sleep(WEBHOOK_POLL).await;
+            }
+        })
+        .await
 }

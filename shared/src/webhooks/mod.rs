@@ -148,6 +148,13 @@ impl<S: EventStore + WebhookStore + Sync> Worker<S> {
         ))
     }
 
+    /// Other KMS and SQS clients (the local stack's, with its IAM recorder).
+    pub fn with_clients(mut self, kms: aws_sdk_kms::Client, sqs: aws_sdk_sqs::Client) -> Self {
+        self.kms = kms;
+        self.sqs = sqs;
+        self
+    }
+
     /// Where dead letters go (the local stack creates its queue after reading the environment).
     pub fn set_dead_letter_url(&mut self, url: String) {
         self.dead_letter_url = Some(url);
