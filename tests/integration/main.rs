@@ -27,5 +27,6 @@ mod scim_search;
 mod soak;
 mod store_conformance;
 mod store_faults;
+mod webhooks;
 mod webhooks_e2e;
 mod xmldsig_independent;

@@ -33,13 +33,13 @@ fn ssoctl(table: &str, args: &[&str]) -> Value {
 
 /// One request a receiver got: its webhook headers and raw body.
 #[derive(Clone, Debug)]
-struct Received {
-    headers: Value,
-    body: String,
+pub(crate) struct Received {
+    pub headers: Value,
+    pub body: String,
 }
 
 /// An HTTP receiver on 127.0.0.1 answering every POST with `status`; returns its URL.
-async fn receiver(status: u16) -> (String, Arc<Mutex<Vec<Received>>>) {
+pub(crate) async fn receiver(status: u16) -> (String, Arc<Mutex<Vec<Received>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hooks", listener.local_addr().unwrap());
     let got = Arc::new(Mutex::new(Vec::new()));
