@@ -190,6 +190,11 @@ impl Drop for Killed {
 
 /// Starts the local stack on a free port; returns its base URL and the guard that stops it.
 pub fn local_stack(table: &str, demo_org: &str) -> (String, Killed) {
+    local_stack_with_env(table, demo_org, &[])
+}
+
+/// [`local_stack`] with extra environment variables (e.g. a short webhook retry schedule).
+pub fn local_stack_with_env(table: &str, demo_org: &str, env: &[(&str, &str)]) -> (String, Killed) {
     let record = std::env::temp_dir().join(format!(
         "sso-iam-{table}-{}-{}.tsv",
         std::process::id(),
@@ -210,6 +215,7 @@ pub fn local_stack(table: &str, demo_org: &str) -> (String, Killed) {
         .env("TABLE_NAME", table)
         .env("RUST_LOG", "warn")
         .env("SSO_LOCAL_IAM_RECORD", &record)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

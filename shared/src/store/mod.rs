@@ -20,6 +20,7 @@ pub(crate) mod keys;
 pub mod memory;
 pub mod oidc;
 pub mod sign_in;
+pub mod webhooks;
 
 use std::future::Future;
 
@@ -50,6 +51,8 @@ pub enum Entity {
     ApiKey,
     /// A deleted org's pending purge (issue 12).
     Deletion,
+    /// A webhook endpoint (issue 12).
+    Webhook,
 }
 
 impl std::fmt::Display for Entity {
@@ -64,6 +67,7 @@ impl std::fmt::Display for Entity {
             Entity::AppClient => "app client",
             Entity::ApiKey => "api key",
             Entity::Deletion => "deletion",
+            Entity::Webhook => "webhook endpoint",
         })
     }
 }

@@ -14,6 +14,7 @@ mod records;
 mod sessions;
 mod sign_in;
 mod users;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
