@@ -13,3 +13,4 @@ pub mod iam_record;
 pub mod local;
 pub mod sp_key;
 pub mod template;
+pub mod webhooks;
