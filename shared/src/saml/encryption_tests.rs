@@ -109,9 +109,8 @@ fn without_loaded_keys_the_validator_asks_for_them_and_with_none_it_refuses() {
 }
 
 fn retrieval_method() -> String {
-    format!(
-        r##"<ds:RetrievalMethod URI="#_key1" Type="http://www.w3.org/2001/04/xmlenc#EncryptedKey"/>"##
-    )
+    r##"<ds:RetrievalMethod URI="#_key1" Type="http://www.w3.org/2001/04/xmlenc#EncryptedKey"/>"##
+        .to_string()
 }
 
 /// The bad set: each row changes one thing from a good encrypted response.

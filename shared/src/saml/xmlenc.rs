@@ -313,7 +313,7 @@ fn decrypt_content(content: Content, cek: &[u8], data: &[u8]) -> Result<Vec<u8>,
                 &AES_256
             };
             // §5.2.2: the IV (128 bits) first; at least one block of ciphertext.
-            if data.len() < 32 || data.len() % 16 != 0 {
+            if data.len() < 32 || !data.len().is_multiple_of(16) {
                 return Err(DecryptError::Opaque);
             }
             let (iv, body) = data.split_at(16);
