@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use shared::store::DynamoStore;
+use shared::store::{DynamoStore, MemoryStore};
 use shared::{App, Config};
 use ssoctl::template::{self, Template};
 
@@ -62,6 +62,13 @@ pub fn config() -> Config {
 
 pub async fn app() -> App<DynamoStore> {
     App::new(config(), store().await)
+}
+
+/// An app on a store of its own in memory (`shared::store::MemoryStore`, run through the same
+/// conformance suite as DynamoDB): for handler tests that test no DynamoDB behaviour. They need
+/// no server, and run in milliseconds rather than moto's seconds.
+pub fn memory_app() -> App<MemoryStore> {
+    App::new(config(), MemoryStore::new())
 }
 
 /// An API Gateway HTTP API (payload v2) event, as Lambda receives it, parsed by lambda_http.
