@@ -7,8 +7,9 @@ DynamoDB API), and peak RSS (VmHWM). Run by `infra/cold-start`; prints a table.
 Every function in functions/ is measured; one without an event here is an error, so a new
 function cannot be left out. The HTTP functions get an API Gateway HTTP API v2 event from
 events/ (`api` one derived from them: events/ holds only the events tests/integration/events.rs
-maps to handlers); the two others get what their trigger sends (`idp-certificates`: the
-Scheduler's payload, which it ignores, then one walk of the org certificates; `oidc-backchannel`:
+maps to handlers); the others get what their trigger sends (`idp-certificates`, `webhooks`: the
+Scheduler's payload, which they ignore, then one walk of the org certificates / of the due
+deliveries; `oidc-backchannel`:
 a DynamoDB Streams batch with one notice key, which it tries to claim — one conditional write).
 """
 import http.server
@@ -45,6 +46,11 @@ def api_event(events_dir):
     return json.dumps(event).encode()
 
 
+# An invocation of `webhooks` delivers for ~50 s (shared::functions::webhooks::BUDGET): only its
+# init is measured (the runtime's first poll), and its RSS at that point.
+INIT_ONLY = {"webhooks"}
+
+
 def trigger_events():
     """Non-HTTP functions: what EventBridge Scheduler and the DynamoDB Stream deliver."""
     schedule = {"source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": {}}
@@ -55,6 +61,7 @@ def trigger_events():
     }]}
     return {
         "idp-certificates": json.dumps(schedule).encode(),
+        "webhooks": json.dumps(schedule).encode(),
         "oidc-backchannel": json.dumps(notice).encode(),
     }
 
@@ -120,7 +127,7 @@ class Emulator(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
 
-def measure(binary, event, env):
+def measure(binary, event, env, init_only=False):
     Emulator.event = event
     Emulator.first_next = Emulator.response_at = Emulator.response_body = None
     Emulator.response_was_error = False
@@ -131,7 +138,10 @@ def measure(binary, event, env):
     start = time.perf_counter()
     proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = start + 10
-    while Emulator.response_at is None and time.perf_counter() < deadline and proc.poll() is None:
+    def waiting():
+        return Emulator.first_next is None if init_only else Emulator.response_at is None
+
+    while waiting() and time.perf_counter() < deadline and proc.poll() is None:
         time.sleep(0.0005)
     rss_kb = None
     try:
@@ -145,6 +155,8 @@ def measure(binary, event, env):
     proc.wait()
     server.shutdown()
     server.server_close()
+    if init_only and Emulator.first_next is not None:
+        return (Emulator.first_next - start) * 1000, None, rss_kb, "-"
     if Emulator.first_next is None or Emulator.response_at is None:
         raise RuntimeError(f"{binary}: no response from the runtime (exit {proc.returncode})")
     # HTTP functions answer with a status code; the others with their own JSON, or an error.
@@ -179,7 +191,7 @@ def main():
         results, failures = [], 0
         while len(results) < runs:
             try:
-                results.append(measure(binary, event, env))
+                results.append(measure(binary, event, env, function in INIT_ONLY))
             except RuntimeError as e:
                 # A run the emulator lost (seen under heavy machine load): counted, not hidden.
                 failures += 1
@@ -187,11 +199,12 @@ def main():
                 if failures > runs:
                     raise SystemExit(f"{function}: too many failed runs")
         inits = sorted(r[0] for r in results)
-        firsts = sorted(r[1] for r in results)
+        firsts = sorted(r[1] for r in results if r[1] is not None)
         rss = max(r[2] or 0 for r in results) / 1024
+        first = f"{statistics.median(firsts):.1f}" if firsts else "-"
         p90 = inits[min(len(inits) - 1, int(len(inits) * 0.9))]
         size = os.path.getsize(binary) / 1e6
-        print(f"{function:<16} {size:>8.1f} {statistics.median(inits):>12.1f} / {p90:<7.1f} {statistics.median(firsts):>18.1f} {rss:>12.1f} {results[-1][3]!s:>7} {failures:>4}")
+        print(f"{function:<16} {size:>8.1f} {statistics.median(inits):>12.1f} / {p90:<7.1f} {first:>18} {rss:>12.1f} {results[-1][3]!s:>7} {failures:>4}")
 
 
 if __name__ == "__main__":
