@@ -31,6 +31,9 @@ pub struct Config {
     /// org's default app URL says (template parameter `DefaultAppUrl`, env `DEFAULT_APP_URL`).
     /// Absolute https; empty means our own signed-in page.
     pub default_app_url: Option<url::Url>,
+    /// Where server-side IdP metadata fetches may connect (`METADATA_FETCH_ALLOW_LOOPBACK`, off
+    /// unless set: only the tests and the local stack set it). admin/destination.rs.
+    pub metadata_fetch: crate::admin::destination::FetchPolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +114,7 @@ impl Config {
             oidc_kms_key_id: non_empty("OIDC_KMS_KEY_ID"),
             oidc_previous_kms_key_id: non_empty("OIDC_PREVIOUS_KMS_KEY_ID"),
             default_app_url,
+            metadata_fetch: crate::admin::destination::FetchPolicy::from_lookup(&get),
         })
     }
 }
