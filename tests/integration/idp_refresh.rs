@@ -11,7 +11,8 @@ use shared::admin::refresh::testing::{metadata_xml, Served};
 use shared::admin::refresh::{refresh_org, Outcome, GRACE_PERIOD};
 use shared::org::{IdpRefresh, Org, Provisioning};
 use shared::saml::test_idp::{idp_certificate, other_certificate, other_key, IDP_ENTITY_ID};
-use shared::store::{DynamoStore, EventStore, OrgStore};
+use shared::store::events::EventStore;
+use shared::store::{DynamoStore, OrgStore};
 
 use crate::saml::{env, store, Env};
 use crate::support::{body_text, table_name, unique_org};
