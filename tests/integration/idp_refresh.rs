@@ -301,3 +301,27 @@ async fn the_management_api_never_fetches_metadata_from_loopback_private_or_inst
     );
     assert_eq!(app.store.get_org(&org).await.unwrap().unwrap().idp, None);
 }
+
+#[tokio::test]
+async fn the_daily_job_refreshes_the_orgs_with_a_url_then_runs_the_expiry_check() {
+    let env = env(Provisioning::Both, store().await).await;
+    let org = env.org.org.clone();
+    from_url(&env).await;
+    let source = serving(&org, &[idp_certificate(), other_certificate()]);
+    let out = shared::functions::idp_certificates::handle(&env.app, &source, None)
+        .await
+        .unwrap();
+    assert!(out["refreshed"]["changed"].as_u64().unwrap() >= 1, "{out}");
+    assert!(out["notices"].is_u64(), "{out}");
+    let stored = env.app.store.get_org(&org).await.unwrap().unwrap();
+    assert_eq!(stored.idp.unwrap().certificates.len(), 2);
+    // A second run finds nothing new for this org.
+    let before = env.app.store.get_org(&org).await.unwrap().unwrap().version;
+    shared::functions::idp_certificates::handle(&env.app, &source, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        env.app.store.get_org(&org).await.unwrap().unwrap().version,
+        before
+    );
+}

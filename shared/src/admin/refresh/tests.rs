@@ -274,3 +274,33 @@ async fn org_show_flags_a_certificate_gone_from_the_metadata_with_the_day_it_sto
         .contains("still trusted"));
     assert!(certs[1].get("retiring").is_none());
 }
+
+#[tokio::test]
+async fn set_idp_from_a_url_remembers_it_and_from_a_file_forgets_it_and_its_grace_periods() {
+    let store = MemoryStore::new();
+    org_from_url(&store, vec![idp_certificate(), other_certificate()]).await;
+    refresh_org(&store, &served(&[other_certificate()]), "acme", T0)
+        .await
+        .unwrap();
+    let checked = crate::admin::check_metadata(
+        "file",
+        &metadata_xml(IDP_ENTITY_ID, SSO, &[other_certificate()]),
+    )
+    .unwrap();
+    crate::admin::set_idp(&store, "acme", checked.clone(), None, |_| Ok(()), T0)
+        .await
+        .unwrap();
+    let org = stored(&store).await;
+    assert_eq!(org.idp_refresh, None);
+    assert_eq!(certs(&org), vec![other_certificate()]);
+    let err = refresh_org(&store, &served(&[]), "acme", T0)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no metadata URL"));
+
+    crate::admin::set_idp(&store, "acme", checked, Some(URL), |_| Ok(()), T0)
+        .await
+        .unwrap();
+    let org = stored(&store).await;
+    assert_eq!(org.idp_refresh.unwrap().metadata_url, URL);
+}
