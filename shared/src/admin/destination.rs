@@ -93,7 +93,7 @@ pub fn classify(ip: IpAddr) -> Option<Forbidden> {
 }
 
 fn classify_v4(ip: Ipv4Addr) -> Option<Forbidden> {
-    let [a, b, c, _] = ip.octets();
+    let [a, b, _, _] = ip.octets();
     if a == 0 {
         Some(Forbidden::Unspecified)
     } else if ip.is_loopback() {
@@ -104,18 +104,28 @@ fn classify_v4(ip: Ipv4Addr) -> Option<Forbidden> {
         Some(Forbidden::LinkLocal)
     } else if ip.is_multicast() {
         Some(Forbidden::Multicast)
-    } else if a >= 240                                  // 240/4 and broadcast (RFC 1112, 919)
-        || (a == 192 && b == 0 && c == 0)               // 192.0.0.0/24, IETF protocol assignments
-        || (a == 192 && b == 0 && c == 2)               // TEST-NET-1 (RFC 5737)
-        || (a == 198 && (b == 18 || b == 19))           // benchmarking (RFC 2544)
-        || (a == 198 && b == 51 && c == 100)            // TEST-NET-2
-        || (a == 203 && b == 0 && c == 113)
-    // TEST-NET-3
-    {
+    } else if reserved_v4(ip) {
         Some(Forbidden::Reserved)
     } else {
         None
     }
+}
+
+/// IPv4 ranges no IdP is served from, as (network, prefix length).
+const RESERVED_V4: [([u8; 4], u32); 6] = [
+    ([240, 0, 0, 0], 4),     // reserved, and broadcast (RFC 1112 §4, RFC 919)
+    ([192, 0, 0, 0], 24),    // IETF protocol assignments (RFC 6890)
+    ([192, 0, 2, 0], 24),    // TEST-NET-1 (RFC 5737)
+    ([198, 18, 0, 0], 15),   // benchmarking (RFC 2544)
+    ([198, 51, 100, 0], 24), // TEST-NET-2 (RFC 5737)
+    ([203, 0, 113, 0], 24),  // TEST-NET-3 (RFC 5737)
+];
+
+fn reserved_v4(ip: Ipv4Addr) -> bool {
+    let bits = u32::from(ip);
+    RESERVED_V4
+        .iter()
+        .any(|(net, len)| bits >> (32 - len) == u32::from_be_bytes(*net) >> (32 - len))
 }
 
 fn classify_v6(ip: Ipv6Addr) -> Option<Forbidden> {
@@ -146,15 +156,21 @@ fn classify_v6(ip: Ipv6Addr) -> Option<Forbidden> {
         Some(Forbidden::UniqueLocal)
     } else if ip.is_multicast() {
         Some(Forbidden::Multicast)
-    } else if s[0] & 0xffc0 == 0xfec0       // site-local, deprecated (RFC 3879)
-        || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation (RFC 3849)
-        || s[0..6] == [0, 0, 0, 0, 0, 0]
-    // IPv4-compatible (deprecated, RFC 4291 §2.5.5.1)
-    {
+    } else if reserved_v6(&s) {
         Some(Forbidden::Reserved)
     } else {
         None
     }
+}
+
+fn reserved_v6(s: &[u16; 8]) -> bool {
+    // Site-local, deprecated (RFC 3879).
+    let site_local = s[0] & 0xffc0 == 0xfec0;
+    // Documentation (RFC 3849).
+    let documentation = s[0] == 0x2001 && s[1] == 0x0db8;
+    // IPv4-compatible, deprecated (RFC 4291 §2.5.5.1); `::` and `::1` are classified before.
+    let v4_compatible = s[0..6] == [0, 0, 0, 0, 0, 0];
+    site_local || documentation || v4_compatible
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -246,6 +262,9 @@ mod tests {
             ("255.255.255.255", Forbidden::Reserved),
             ("240.0.0.1", Forbidden::Reserved),
             ("192.0.2.10", Forbidden::Reserved),
+            ("198.19.255.1", Forbidden::Reserved),
+            ("203.0.113.7", Forbidden::Reserved),
+            ("::10.0.0.1", Forbidden::Reserved),
             ("2001:db8::1", Forbidden::Reserved),
             ("fec0::1", Forbidden::Reserved),
         ] {
