@@ -22,7 +22,7 @@ use crate::support::{body_json, body_text, event, require_local_dynamodb, table_
 
 /// Failed transactions roll back the whole region in moto (see saml.rs): a region of our own,
 /// one test at a time.
-const REGION: &str = "ap-northeast-1";
+pub const REGION: &str = "ap-northeast-1";
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// The issuer the events' `requestContext.domainName` gives.
 const ISSUER: &str = "https://abc123.execute-api.us-east-1.amazonaws.com";
