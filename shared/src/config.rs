@@ -36,6 +36,9 @@ pub struct Config {
     /// org's default app URL says (template parameter `DefaultAppUrl`, env `DEFAULT_APP_URL`).
     /// Absolute https; empty means our own signed-in page.
     pub default_app_url: Option<url::Url>,
+    /// Where server-side IdP metadata fetches may connect (`METADATA_FETCH_ALLOW_LOOPBACK`, off
+    /// unless set: only the tests and the local stack set it). admin/destination.rs.
+    pub metadata_fetch: crate::admin::destination::FetchPolicy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +121,7 @@ impl Config {
             sp_encryption_keys_secret: non_empty("SP_ENCRYPTION_KEYS_SECRET"),
             sp_encryption_certificates_secret: non_empty("SP_ENCRYPTION_CERTIFICATES_SECRET"),
             default_app_url,
+            metadata_fetch: crate::admin::destination::FetchPolicy::from_lookup(&get),
         })
     }
 }

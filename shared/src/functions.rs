@@ -172,6 +172,67 @@ pub mod api {
     }
 }
 
+/// `idp-certificates`: the daily IdP job, invoked by an EventBridge Scheduler schedule
+/// (template.yaml). First the metadata refresh of every org set up from a metadata URL
+/// (`admin::refresh`, issue 13 item 4), then the certificate expiry check (`saml::expiry`, item
+/// 5) — in that order, so the check sees the certificates the refresh just installed. One function
+/// for both: the same schedule, the same walk over the orgs, one cold start a day instead of two.
+pub mod idp_certificates {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::admin::refresh::{on_refreshed, refresh_all, Https, MetadataSource};
+    use crate::saml::expiry::{check_all, on_certificate_expiring, CHECK_PERIOD};
+
+    /// Kept free at the end of a run for the expiry check and the answer.
+    const RESERVE: std::time::Duration = std::time::Duration::from_secs(15);
+
+    /// One scheduled run; `deadline`: when the invocation times out. The refresh's failures are
+    /// reported per org (a log line and the metric), never fail the run: the expiry check must
+    /// still happen.
+    pub async fn handle<S: Store, M: MetadataSource>(
+        app: &App<S>,
+        source: &M,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<Value, crate::store::StoreError> {
+        let now = app.now();
+        let deadline = deadline.map(|d| d.checked_sub(RESERVE).unwrap_or(d));
+        let reports =
+            refresh_all(&app.store, source, now, deadline, |r| on_refreshed(r, now)).await?;
+        let count = |name: &str| reports.iter().filter(|r| r.outcome_name() == name).count();
+        let notices = check_all(&app.store, now, CHECK_PERIOD, |n| {
+            on_certificate_expiring(n, now)
+        })
+        .await?;
+        Ok(json!({
+            "refreshed": { "changed": count("changed"), "unchanged": count("unchanged"), "failed": count("failed") },
+            "notices": notices.len(),
+        }))
+    }
+
+    /// The Lambda's `main`.
+    pub async fn run() -> Result<(), lambda_http::Error> {
+        use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
+        crate::telemetry::init();
+        let app = App::from_env().await?;
+        let source = Https(app.config.metadata_fetch);
+        let (app, source) = (&app, &source);
+        lambda_runtime::run(service_fn(
+            |event: LambdaEvent<serde_json::Value>| async move {
+                // The invocation's deadline (epoch ms) as an instant of this process's clock.
+                let now_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as u64)
+                    .unwrap_or(0);
+                let left = event.context.deadline.saturating_sub(now_ms);
+                let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(left);
+                Ok::<_, lambda_http::Error>(handle(app, source, Some(deadline)).await?)
+            },
+        ))
+        .await
+    }
+}
+
 /// `webhooks`: signs and POSTs the events to the webhook endpoints (`crate::webhooks`). Invoked
 /// every minute by its schedule (template.yaml); each invocation delivers for ~50 s, a pass
 /// every second, so events go out within about a second of the feed's settle window.

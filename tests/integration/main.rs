@@ -10,6 +10,7 @@ mod cli;
 mod entra_replay;
 mod events;
 mod handlers;
+mod idp_refresh;
 mod local_stack;
 mod oidc;
 mod oidc_e2e;

@@ -1,28 +1,10 @@
-//! Lambda `idp-certificates`: the daily IdP signing-certificate expiry check (issue 13, item 5),
-//! invoked once a day by an EventBridge Scheduler schedule (template.yaml). Every certificate that
-//! crossed 30, 7 or 1 days before its notAfter since the previous run becomes the metric
-//! `connection.certificate_expiring` (`shared::saml::expiry`). Locally:
+//! Lambda `idp-certificates`: the daily IdP job, invoked once a day by an EventBridge Scheduler
+//! schedule (template.yaml): the metadata refresh of every org set up from a metadata URL (issue
+//! 13 item 4), then the signing-certificate expiry check (item 5). The logic is
+//! `shared::functions::idp_certificates`. Locally: `ssoctl idp refresh [ORG]` and
 //! `ssoctl org check-certificates [--now EPOCH]`.
 
-use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
-use lambda_http::Error;
-use shared::saml::expiry::{check_all, on_certificate_expiring, CHECK_PERIOD};
-use shared::App;
-
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
-    let app = App::from_env().await?;
-    let app = &app;
-    lambda_runtime::run(service_fn(
-        |_schedule: LambdaEvent<serde_json::Value>| async move {
-            let now = app.now();
-            let notices = check_all(&app.store, now, CHECK_PERIOD, |n| {
-                on_certificate_expiring(n, now)
-            })
-            .await?;
-            Ok::<_, Error>(serde_json::json!({ "notices": notices.len() }))
-        },
-    ))
-    .await
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::functions::idp_certificates::run().await
 }

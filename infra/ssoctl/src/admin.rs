@@ -17,7 +17,10 @@ use crate::fetch;
 /// only the signing certificates we can verify with.
 pub async fn load_idp_metadata(source: &str) -> Result<CheckedIdp, AdminError> {
     if fetch::looks_like_url(source) {
-        return shared::admin::fetch_checked_metadata(source).await;
+        // The same destination rules as the Lambdas (the scheduled refresh fetches this URL
+        // again from there); METADATA_FETCH_ALLOW_LOOPBACK for the local stack.
+        let policy = shared::admin::destination::FetchPolicy::from_env();
+        return shared::admin::fetch_checked_metadata(source, policy).await;
     }
     let text = read_capped_file(source).map_err(|reason| AdminError::MetadataUnreadable {
         source_name: source.to_string(),
@@ -66,6 +69,7 @@ pub async fn create_org<S: OrgStore>(
             name: req.name,
             base_url: req.base_url,
             idp,
+            idp_metadata_url: req.idp_metadata.filter(|s| fetch::looks_like_url(s)),
             provisioning: req.provisioning,
             reactivation: req.reactivation,
             default_app_url: None,
@@ -85,7 +89,8 @@ pub async fn set_idp<S: OrgStore>(
 ) -> Result<Value, AdminError> {
     shared::admin::existing(store, name).await?;
     let checked = load_idp_metadata(metadata).await?;
-    shared::admin::set_idp(store, name, checked, confirm, now).await
+    let url = Some(metadata).filter(|s| fetch::looks_like_url(s));
+    shared::admin::set_idp(store, name, checked, url, confirm, now).await
 }
 
 /// What `ssoctl org set` may change; `None`/empty leaves a setting as it is.
@@ -164,4 +169,39 @@ pub async fn check_certificates<S: OrgStore>(store: &S, now: i64) -> Result<Valu
     })
     .await?;
     Ok(serde_json::json!({ "notices": notices.iter().map(|n| n.to_json()).collect::<Vec<_>>() }))
+}
+
+/// `ssoctl idp refresh [ORG]`: the scheduled metadata refresh at `now` ([`shared::admin::refresh`]),
+/// with this machine's network under the deployed destination rules (METADATA_FETCH_ALLOW_LOOPBACK
+/// for the local stack). One org: a failed fetch is an error (non-zero exit, nothing changed);
+/// every org: each failure is a warning on stderr and a `failed` report.
+pub async fn refresh<S: OrgStore>(
+    store: &S,
+    org: Option<&str>,
+    now: i64,
+) -> Result<Value, AdminError> {
+    use shared::admin::destination::FetchPolicy;
+    use shared::admin::refresh::{refresh_all, refresh_org, Https, Outcome};
+    let source = Https(FetchPolicy::from_env());
+    let reports = match org {
+        Some(name) => {
+            let report = refresh_org(store, &source, name, now).await?;
+            if let Outcome::Failed(why) = &report.outcome {
+                return Err(AdminError::MetadataUnreadable {
+                    source_name: report.metadata_url.clone().unwrap_or_default(),
+                    reason: format!("{why} (nothing changed)"),
+                });
+            }
+            vec![report]
+        }
+        None => {
+            refresh_all(store, &source, now, None, |r| {
+                if let Outcome::Failed(why) = &r.outcome {
+                    eprintln!("ssoctl: warning: organization {:?}: metadata refresh failed, nothing changed: {why}", r.org);
+                }
+            })
+            .await?
+        }
+    };
+    Ok(serde_json::json!({ "refreshed": reports.iter().map(|r| r.to_json()).collect::<Vec<_>>() }))
 }

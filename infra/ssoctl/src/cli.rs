@@ -35,6 +35,9 @@ pub enum Command {
     /// Manage customer organizations.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// IdP metadata refresh (docs/operations.md, "IdP metadata refresh").
+    #[command(subcommand)]
+    Idp(IdpCommand),
     /// Manage the apps that sign users in with OpenID Connect (docs/app-integration.md).
     #[command(subcommand)]
     App(AppCommand),
@@ -80,6 +83,19 @@ pub enum WebhookCommand {
     Deliveries {
         #[arg(long)]
         endpoint: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IdpCommand {
+    /// Fetch the IdP metadata again of ORG (or of every org set up from a metadata URL) and apply
+    /// what changed: new certificates trusted at once, vanished ones dropped after 7 days. What
+    /// the daily schedule runs. Prints one report per org.
+    Refresh {
+        org: Option<String>,
+        /// The instant to refresh at, epoch seconds (default: now); decides the grace period.
+        #[arg(long)]
+        now: Option<i64>,
     },
 }
 
@@ -468,6 +484,13 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
                 AppCommand::Delete { client_id } => apps::delete_app(&store, &client_id).await,
             };
             out.map(Some).map_err(admin_err)
+        }
+        Command::Idp(IdpCommand::Refresh { org, now: at }) => {
+            let store = store(false).await?;
+            admin::refresh(&store, org.as_deref(), at.unwrap_or_else(now))
+                .await
+                .map(Some)
+                .map_err(admin_err)
         }
         Command::Events { org, follow } => {
             let store = store(false).await?;

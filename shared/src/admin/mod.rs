@@ -5,12 +5,14 @@
 //! Where IdP metadata comes from is the caller's business (a file or URL for the CLI; a body or an
 //! https `metadata_url` for the API): these functions take it parsed and checked.
 
+pub mod destination;
 pub mod fetch;
+pub mod refresh;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::model::org::{validate_org_name, Org, Provisioning, Reactivation};
+use crate::model::org::{validate_org_name, IdpRefresh, Org, Provisioning, Reactivation};
 use crate::saml::certificate::CertificateInfo;
 use crate::saml::metadata::{
     check_signing_certificates, parse_idp_metadata, CheckedIdp, MetadataError, SkippedCertificate,
@@ -60,14 +62,19 @@ pub fn check_metadata(source_name: &str, text: &str) -> Result<CheckedIdp, Admin
         })
 }
 
-/// Fetches metadata from an https URL under [`fetch`]'s rules, then checks it.
-pub async fn fetch_checked_metadata(url: &str) -> Result<CheckedIdp, AdminError> {
-    let text = fetch::fetch_metadata(url)
-        .await
-        .map_err(|e| AdminError::MetadataUnreadable {
-            source_name: url.to_string(),
-            reason: e.to_string(),
-        })?;
+/// Fetches metadata from an https URL under [`fetch`]'s rules (destinations as `policy` allows),
+/// then checks it.
+pub async fn fetch_checked_metadata(
+    url: &str,
+    policy: destination::FetchPolicy,
+) -> Result<CheckedIdp, AdminError> {
+    let text =
+        fetch::fetch_metadata(url, policy)
+            .await
+            .map_err(|e| AdminError::MetadataUnreadable {
+                source_name: url.to_string(),
+                reason: e.to_string(),
+            })?;
     check_metadata(url, &text)
 }
 
@@ -122,7 +129,12 @@ pub fn org_json(org: &Org, scim_token: Option<&Secret>, now: i64) -> Value {
         "idp": org.idp.as_ref().map(|i| json!({
             "entity_id": i.entity_id,
             "sso_url": i.sso_url,
-            "signing_certificates": i.certificates.iter().map(|c| stored_certificate_json(c, now)).collect::<Vec<_>>(),
+            "metadata_url": org.idp_refresh.as_ref().map(|r| r.metadata_url.clone()),
+            "signing_certificates": i.certificates.iter().map(|c| {
+                let mut v = stored_certificate_json(c, now);
+                refresh::annotate_missing(&mut v, org.idp_refresh.as_ref(), c);
+                v
+            }).collect::<Vec<_>>(),
         })),
     });
     if let Some(t) = scim_token {
@@ -135,6 +147,8 @@ pub struct NewOrg<'a> {
     pub name: &'a str,
     pub base_url: &'a str,
     pub idp: Option<CheckedIdp>,
+    /// The https URL `idp` was fetched from, if it was: the scheduled refresh re-fetches it.
+    pub idp_metadata_url: Option<&'a str>,
     pub provisioning: Provisioning,
     /// What a SCIM reactivation does (docs/scim.md, "Reactivation").
     pub reactivation: Reactivation,
@@ -155,6 +169,7 @@ pub async fn create_org<S: OrgStore>(
     org.reactivation = req.reactivation;
     org.default_app_url = default_app_url;
     org.idp = req.idp.as_ref().map(|c| c.idp.clone());
+    org.idp_refresh = org.idp.as_ref().and(req.idp_metadata_url).map(refresh_from);
     org.scim_token_hash = Some(token.hash().into_string());
     match store.create_org(&org).await {
         Ok(()) => {
@@ -191,13 +206,23 @@ pub struct KeyReplacement<'a> {
     pub new: &'a CheckedIdp,
 }
 
+fn refresh_from(url: &str) -> IdpRefresh {
+    IdpRefresh {
+        metadata_url: url.to_string(),
+        missing: Vec::new(),
+    }
+}
+
 /// Sets the org's IdP. When the org already has signing certificates and the metadata changes
 /// them, `confirm` decides (an `Err` aborts, nothing written): replacing keys replaces who may
-/// sign users in.
+/// sign users in. `metadata_url`: where `checked` was fetched from (then refreshed on schedule);
+/// `None` (a file, a request body) stops any refresh. Either way the admin's metadata replaces
+/// every key, including those a refresh was keeping through their grace period.
 pub async fn set_idp<S: OrgStore>(
     store: &S,
     name: &str,
     checked: CheckedIdp,
+    metadata_url: Option<&str>,
     confirm: impl FnOnce(&KeyReplacement) -> Result<(), AdminError>,
     now: i64,
 ) -> Result<Value, AdminError> {
@@ -220,6 +245,7 @@ pub async fn set_idp<S: OrgStore>(
         }
     }
     org.idp = Some(checked.idp.clone());
+    org.idp_refresh = metadata_url.map(refresh_from);
     org.updated_at = now;
     let org = store.update_org(&org).await?;
     let mut out = org_json(&org, None, now);

@@ -73,6 +73,7 @@ pub(super) async fn create<S: Store>(app: &App<S>, req: &Request) -> Handled {
             name: &body.org,
             base_url: &base_url,
             idp: None,
+            idp_metadata_url: None,
             provisioning: body.provisioning,
             reactivation: body.reactivation,
             default_app_url: body.default_app_url.as_deref(),
@@ -126,7 +127,7 @@ pub(super) async fn put_idp<S: Store>(app: &App<S>, org: &str, req: &Request) ->
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    let checked = if mime == "application/json" {
+    let (checked, url) = if mime == "application/json" {
         let body: MetadataUrl = parse(req)?;
         if !admin::fetch::looks_like_url(&body.metadata_url) {
             return Err(AppError::bad_request(
@@ -134,14 +135,25 @@ pub(super) async fn put_idp<S: Store>(app: &App<S>, org: &str, req: &Request) ->
                 "metadata_url must be an https URL",
             ));
         }
-        admin::fetch_checked_metadata(&body.metadata_url).await?
+        // Fetched from inside our network: only public destinations (admin/destination.rs).
+        let checked =
+            admin::fetch_checked_metadata(&body.metadata_url, app.config.metadata_fetch).await?;
+        (checked, Some(body.metadata_url))
     } else {
         let bytes = body_bytes(req, admin::fetch::MAX_METADATA_BYTES)?;
         let text = std::str::from_utf8(bytes)
             .map_err(|_| AppError::bad_request("metadata_invalid", "metadata is not UTF-8"))?;
-        admin::check_metadata("the request body", text)?
+        (admin::check_metadata("the request body", text)?, None)
     };
-    let out = admin::set_idp(&app.store, org, checked, |_| Ok(()), app.now()).await?;
+    let out = admin::set_idp(
+        &app.store,
+        org,
+        checked,
+        url.as_deref(),
+        |_| Ok(()),
+        app.now(),
+    )
+    .await?;
     Ok((json(StatusCode::OK, &out), "idp_updated"))
 }
 

@@ -67,6 +67,27 @@ pub struct IdpConfig {
     pub certificates: Vec<String>,
 }
 
+/// Where an org's IdP metadata comes from when it was set from a URL, and what the scheduled
+/// refresh (`admin::refresh`, docs/operations.md "IdP metadata refresh") keeps between runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdpRefresh {
+    /// The https URL `set-idp` fetched; re-fetched on schedule under the same rules.
+    pub metadata_url: String,
+    /// Signing certificates still in [`IdpConfig::certificates`] (still trusted) that the
+    /// metadata no longer lists: each is dropped once its grace period has passed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<MissingCertificate>,
+}
+
+/// A trusted certificate that disappeared from the IdP's metadata.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingCertificate {
+    /// Base64 DER, exactly as in [`IdpConfig::certificates`].
+    pub certificate: String,
+    /// The refresh that first found it gone (epoch seconds).
+    pub missing_since: i64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Org {
     pub org: String,
@@ -76,6 +97,9 @@ pub struct Org {
     pub provisioning: Provisioning,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idp: Option<IdpConfig>,
+    /// Set when the IdP was configured from a metadata URL: the scheduled refresh's state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_refresh: Option<IdpRefresh>,
     /// SHA-256 of the SCIM bearer token; the token itself is shown once and never stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scim_token_hash: Option<String>,
@@ -141,6 +165,7 @@ impl Org {
             base_url: base_url.to_string(),
             provisioning: Provisioning::default(),
             idp: None,
+            idp_refresh: None,
             scim_token_hash: None,
             allow_idp_initiated: true,
             require_encrypted_assertions: false,
@@ -154,6 +179,13 @@ impl Org {
             updated_at: now,
             version: 0,
         }
+    }
+
+    /// Whether `other` has the same IdP connection: the keys and endpoints sign-in trusts and
+    /// the refresh state around them. A difference is a `connection.updated` event (the stores'
+    /// `update_org`).
+    pub fn same_connection(&self, other: &Org) -> bool {
+        self.idp == other.idp && self.idp_refresh == other.idp_refresh
     }
 
     /// How long a session of this org lasts from sign-in (before SessionNotOnOrAfter caps it):

@@ -70,7 +70,7 @@ impl OrgStore for DynamoStore {
             return Err(StoreError::NotFound(Entity::Organization));
         };
         let mut events = Vec::new();
-        if stored.idp != next.idp {
+        if !stored.same_connection(&next) {
             events.push(NewEvent::new(
                 EventType::ConnectionUpdated,
                 serde_json::json!({
