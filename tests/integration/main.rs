@@ -27,4 +27,5 @@ mod scim_search;
 mod soak;
 mod store_conformance;
 mod store_faults;
+mod stream_filters;
 mod xmldsig_independent;

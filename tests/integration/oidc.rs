@@ -22,7 +22,7 @@ use crate::support::{body_json, body_text, event, require_local_dynamodb, table_
 
 /// Failed transactions roll back the whole region in moto (see saml.rs): a region of our own,
 /// one test at a time.
-const REGION: &str = "ap-northeast-1";
+pub const REGION: &str = "ap-northeast-1";
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// The issuer the events' `requestContext.domainName` gives.
 const ISSUER: &str = "https://abc123.execute-api.us-east-1.amazonaws.com";
@@ -33,7 +33,7 @@ const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// Counts every HTTP request an AWS SDK client sends.
 #[derive(Debug, Clone, Default)]
-pub struct Calls(pub Arc<AtomicUsize>);
+pub struct Calls(pub Arc<AtomicUsize>, Arc<std::sync::Mutex<Vec<String>>>);
 
 impl Intercept for Calls {
     fn name(&self) -> &'static str {
@@ -41,11 +41,17 @@ impl Intercept for Calls {
     }
     fn read_before_transmit(
         &self,
-        _ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        ctx: &BeforeTransmitInterceptorContextRef<'_>,
         _rc: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.0.fetch_add(1, Ordering::SeqCst);
+        // The JSON protocols name the operation in X-Amz-Target (`DynamoDB_20120810.UpdateItem`,
+        // `TrentService.Sign`): the IAM action is its service prefix and that name.
+        if let Some(target) = ctx.request().headers().get("x-amz-target") {
+            let op = target.rsplit('.').next().unwrap_or(target).to_string();
+            self.1.lock().unwrap().push(op);
+        }
         Ok(())
     }
 }
@@ -53,6 +59,17 @@ impl Intercept for Calls {
 impl Calls {
     fn take(&self) -> usize {
         self.0.swap(0, Ordering::SeqCst)
+    }
+
+    /// The operations sent since the last call, each once, in order of first use.
+    fn take_operations(&self) -> Vec<String> {
+        let mut ops: Vec<String> = Vec::new();
+        for op in std::mem::take(&mut *self.1.lock().unwrap()) {
+            if !ops.contains(&op) {
+                ops.push(op);
+            }
+        }
+        ops
     }
 }
 
@@ -894,4 +911,67 @@ async fn admin_sign_out_and_scim_deletion_end_grants_and_queue_their_back_channe
         .await
         .unwrap()
         .is_some());
+}
+
+#[tokio::test]
+async fn the_back_channel_functions_policy_allows_every_call_a_delivery_makes() {
+    let mut env = env().await;
+    let redeemed = env.redeem(&env.code().await).await;
+    let access = body_json(&redeemed)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ssoctl::apps::sign_out_user(&env.app.store, &env.org.org, &env.user_id)
+        .await
+        .unwrap();
+    let key = format!(
+        "ORG#{}#BCL#{}",
+        env.org.org,
+        TokenHash::of(&access).into_string()
+    );
+    env.db.take_operations();
+    env.kms.take_operations();
+
+    // First with a signing key KMS does not have: the claim is given back (release path) ...
+    let signer = std::mem::replace(
+        &mut env.app.signer,
+        Signer::new(Some("alias/no-such-key".into()), None)
+            .with_client(shared::oidc::jwt::kms_client().await),
+    );
+    let failed = shared::oidc::backchannel::deliver(&env.app, &key).await;
+    assert!(failed.is_err(), "a KMS failure fails the delivery");
+    // ... then with the real key: claimed again, signed, POSTed (the app's host does not resolve
+    // here: the outcome is a give-up after the bounded retries), and completed.
+    env.app.signer = signer;
+    let delivered = shared::oidc::backchannel::deliver(&env.app, &key)
+        .await
+        .unwrap();
+    assert!(
+        delivered.is_some(),
+        "the given-back notice is claimed again"
+    );
+
+    let used: Vec<String> = env
+        .db
+        .take_operations()
+        .into_iter()
+        .map(|op| format!("dynamodb:{op}"))
+        .chain(
+            env.kms
+                .take_operations()
+                .into_iter()
+                .map(|op| format!("kms:{op}")),
+        )
+        .collect();
+    assert!(
+        used.contains(&"kms:Sign".to_string()) && used.len() >= 4,
+        "claim, app lookup, release, sign, complete: {used:?}"
+    );
+    let allowed = crate::packaging::allowed_actions("OidcBackchannelFunction");
+    for action in &used {
+        assert!(
+            allowed.contains(action),
+            "{action} is not in OidcBackchannelFunction's policy {allowed:?}"
+        );
+    }
 }

@@ -101,3 +101,102 @@ fn every_function_is_a_default_member_of_the_workspace() {
     }
     assert!(functions >= 9, "found {functions} functions");
 }
+
+/// The template's resources, each with the text of its block (top-level keys under `Resources:`,
+/// indented two spaces). Text, not YAML: CloudFormation's `!GetAtt`/`!Sub` tags need no parser to
+/// find which block names an action.
+fn template_resources() -> Vec<(String, String)> {
+    let template = repo_file("template.yaml");
+    let resources = &template[template
+        .find("\nResources:\n")
+        .expect("template has Resources")..];
+    let resources = &resources[..resources.find("\nOutputs:\n").unwrap_or(resources.len())];
+    let mut blocks: Vec<(String, String)> = Vec::new();
+    for line in resources.lines().skip(2) {
+        let top_level = line.len() > 2
+            && line.starts_with("  ")
+            && !line[2..].starts_with(' ')
+            && !line.trim_start().starts_with('#')
+            && line.ends_with(':');
+        if top_level {
+            blocks.push((line.trim().trim_end_matches(':').to_string(), String::new()));
+        } else if let Some((_, text)) = blocks.last_mut() {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    blocks
+}
+
+/// The IAM actions a resource's policies name (`- dynamodb:GetItem` lines), for the tests that
+/// check a function's calls against its policy (oidc.rs).
+pub fn allowed_actions(resource: &str) -> Vec<String> {
+    let (_, text) = template_resources()
+        .into_iter()
+        .find(|(name, _)| name == resource)
+        .unwrap_or_else(|| panic!("template.yaml has no {resource}"));
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix("- "))
+        .filter(|item| {
+            item.split_once(':').is_some_and(|(service, action)| {
+                !service.is_empty()
+                    && service.chars().all(|c| c.is_ascii_lowercase())
+                    && action
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '*')
+            })
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// The template resource that builds the function `binary` (`BuildProperties: Binary: NAME`).
+pub fn function_resource(binary: &str) -> Option<String> {
+    let needle = format!("Binary: {binary}\n");
+    template_resources()
+        .into_iter()
+        .find(|(_, text)| text.contains(&needle))
+        .map(|(name, _)| name)
+}
+
+fn resources_naming(needle: &str) -> Vec<String> {
+    template_resources()
+        .into_iter()
+        .filter(|(_, text)| text.contains(needle))
+        .map(|(name, _)| name)
+        .collect()
+}
+
+#[test]
+fn only_the_functions_that_sign_tokens_may_call_kms_sign() {
+    // A function signs only when OIDC_KMS_KEY_ID is in its environment (oidc::jwt::Signer); the
+    // two that sign are the token endpoint (ID tokens) and back-channel delivery (logout tokens).
+    let signers = resources_naming("OIDC_KMS_KEY_ID:");
+    assert_eq!(signers, ["OidcFunction", "OidcBackchannelFunction"]);
+    assert_eq!(resources_naming("kms:Sign"), signers);
+    // Only the JWKS (served by oidc) needs the public key.
+    assert_eq!(resources_naming("kms:GetPublicKey"), ["OidcFunction"]);
+    // The key's own policy is the default one (the account administers the key through IAM); no
+    // function gets a wildcard.
+    for (name, text) in template_resources() {
+        if name.ends_with("Function") {
+            assert!(!text.contains("kms:*"), "{name} is granted kms:*");
+        }
+    }
+}
+
+#[test]
+fn a_local_stack_call_outside_its_functions_policy_is_reported() {
+    let record = "saml-metadata\tdynamodb:GetItem\n\
+                  saml-metadata\tdynamodb:DeleteTable\n\
+                  oidc\tkms:Sign\n\
+                  scim-users\tkms:Sign\n\
+                  unrouted\tdynamodb:Scan\n";
+    assert_eq!(
+        crate::support::calls_outside_the_policies(record),
+        [
+            "saml-metadata: dynamodb:DeleteTable",
+            "scim-users: kms:Sign"
+        ]
+    );
+}

@@ -130,23 +130,67 @@ pub fn body_json(resp: &lambda_http::Response<lambda_http::Body>) -> serde_json:
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", body_text(resp)))
 }
 
-/// Kills the child process when dropped.
-pub struct Killed(Child);
+/// Kills the child process when dropped. For a local stack, then checks that every AWS call
+/// it made on behalf of a function is allowed by that function's policy in template.yaml (the
+/// stack's IAM record, `ssoctl::iam_record`), so a call a deployed Lambda would be refused
+/// fails the test that made it.
+pub struct Killed(Child, Option<std::path::PathBuf>);
 
 impl Killed {
     pub fn new(child: Child) -> Self {
-        Killed(child)
+        Killed(child, None)
     }
 }
+
+/// The calls in an IAM record that the template's policies do not allow: `function: action`.
+pub fn calls_outside_the_policies(record: &str) -> Vec<String> {
+    let mut refused: Vec<String> = Vec::new();
+    for line in record.lines() {
+        let Some((function, action)) = line.split_once('\t') else {
+            continue;
+        };
+        if function == "unrouted" {
+            continue;
+        }
+        let allowed = crate::packaging::function_resource(function)
+            .map(|resource| crate::packaging::allowed_actions(&resource))
+            .unwrap_or_default();
+        let entry = format!("{function}: {action}");
+        if !allowed.iter().any(|a| a == action) && !refused.contains(&entry) {
+            refused.push(entry);
+        }
+    }
+    refused
+}
+
 impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        let Some(path) = self.1.take() else { return };
+        let record = std::fs::read_to_string(&path).unwrap_or_default();
+        let _ = std::fs::remove_file(&path);
+        if std::thread::panicking() {
+            return;
+        }
+        let refused = calls_outside_the_policies(&record);
+        assert!(
+            refused.is_empty(),
+            "the local stack made AWS calls that template.yaml does not allow the function: {refused:?}"
+        );
     }
 }
 
 /// Starts the local stack on a free port; returns its base URL and the guard that stops it.
 pub fn local_stack(table: &str, demo_org: &str) -> (String, Killed) {
+    let record = std::env::temp_dir().join(format!(
+        "sso-iam-{table}-{}-{}.tsv",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+    ));
     let mut child = Command::new(env!("CARGO_BIN_EXE_ssoctl"))
         .args([
             "local",
@@ -158,12 +202,13 @@ pub fn local_stack(table: &str, demo_org: &str) -> (String, Killed) {
         ])
         .env("TABLE_NAME", table)
         .env("RUST_LOG", "warn")
+        .env("SSO_LOCAL_IAM_RECORD", &record)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start ssoctl local serve");
     let stderr = child.stderr.take().unwrap();
-    let guard = Killed(child);
+    let guard = Killed(child, Some(record));
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {

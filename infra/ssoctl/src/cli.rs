@@ -457,7 +457,19 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
             ))
         }
         Command::Local(LocalCommand::Serve { addr, demo_org }) => {
-            let store = store(true).await?;
+            let recorder = crate::iam_record::Recorder::from_env()?;
+            let mut store = store(true).await?;
+            if let Some(rec) = &recorder {
+                let config = store
+                    .client()
+                    .config()
+                    .to_builder()
+                    .interceptor(rec.clone());
+                store = DynamoStore::new(
+                    aws_sdk_dynamodb::Client::from_conf(config.build()),
+                    store.table().to_string(),
+                );
+            }
             let def = Template::load(&template::default_path())
                 .map_err(|e| e.to_string())?
                 .table()
@@ -505,7 +517,17 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
                 other => std::env::var(other).ok(),
             })
             .map_err(|e| e.to_string())?;
-            let app = Arc::new(App::new(config, store));
+            let mut app = App::new(config, store);
+            if let Some(rec) = &recorder {
+                let kms = shared::oidc::jwt::kms_client().await;
+                let kms = kms.config().to_builder().interceptor(rec.clone()).build();
+                app.signer = shared::oidc::jwt::Signer::new(
+                    app.config.oidc_kms_key_id.clone(),
+                    app.config.oidc_previous_kms_key_id.clone(),
+                )
+                .with_client(aws_sdk_kms::Client::from_conf(kms));
+            }
+            let app = Arc::new(app);
             tokio::spawn(local::deliver_backchannel_logouts(app.clone()));
             tokio::spawn(local::purge_deleted_orgs(app.clone()));
             println!(

@@ -9,5 +9,6 @@ pub mod apps;
 pub mod cli;
 pub mod events;
 pub mod fetch;
+pub mod iam_record;
 pub mod local;
 pub mod template;

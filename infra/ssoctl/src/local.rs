@@ -139,7 +139,14 @@ async fn serve_one<S: Store + 'static>(
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     match to_lambda_request(req).await {
         Ok(lreq) => {
-            let Ok(resp) = app.handle(None, lreq).await;
+            // The function template.yaml routes this path to (for the IAM record, iam_record.rs).
+            let function = shared::routes::match_path(lreq.uri().path())
+                .map(|(_, route)| route)
+                .or_else(|| shared::routes::match_deployment_path(lreq.uri().path()))
+                .map_or("unrouted", |route| route.function().binary());
+            let Ok(resp) = crate::iam_record::FUNCTION
+                .scope(function, app.handle(None, lreq))
+                .await;
             Ok(from_lambda_response(resp))
         }
         Err(_) => Ok(hyper::Response::builder()
