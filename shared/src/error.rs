@@ -7,6 +7,7 @@ use lambda_http::{Body, Response};
 use serde_json::json;
 
 use crate::saml::validate::SamlError;
+use crate::scim::ScimType;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +28,7 @@ pub enum AppError {
     #[error("{detail}")]
     BadRequest {
         code: &'static str,
-        scim_type: Option<&'static str>,
+        scim_type: Option<ScimType>,
         detail: String,
     },
     /// A precondition of the organization's setup is missing (e.g. no IdP configured yet).
@@ -63,7 +64,7 @@ pub struct Outcome {
     /// Stable outcome code: shown to admins for troubleshooting, logged, counted.
     pub code: &'static str,
     /// The RFC 7644 §3.12 `scimType`, where one applies.
-    pub scim_type: Option<&'static str>,
+    pub scim_type: Option<ScimType>,
     /// Seconds a client should wait before retrying (429, 503). Integer seconds (RFC 9110
     /// §10.2.3): Okta reads a missing or HTTP-date value as 5 minutes.
     pub retry_after: Option<u32>,
@@ -72,7 +73,7 @@ pub struct Outcome {
 impl From<crate::scim::ScimError> for AppError {
     fn from(e: crate::scim::ScimError) -> Self {
         AppError::BadRequest {
-            code: e.scim_type,
+            code: e.scim_type.as_str(),
             scim_type: Some(e.scim_type),
             detail: e.detail,
         }
@@ -138,11 +139,11 @@ impl AppError {
             },
             AppError::Store(e) => match e {
                 StoreError::AlreadyExists(_) => Outcome {
-                    scim_type: Some("uniqueness"),
+                    scim_type: Some(ScimType::Uniqueness),
                     ..o(StatusCode::CONFLICT, "already_exists")
                 },
                 StoreError::Uniqueness { .. } => Outcome {
-                    scim_type: Some("uniqueness"),
+                    scim_type: Some(ScimType::Uniqueness),
                     ..o(StatusCode::CONFLICT, "uniqueness")
                 },
                 StoreError::VersionConflict => {
@@ -158,7 +159,7 @@ impl AppError {
                     ..o(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
                 },
                 StoreError::BadCursor => Outcome {
-                    scim_type: Some("invalidValue"),
+                    scim_type: Some(ScimType::InvalidValue),
                     ..o(StatusCode::BAD_REQUEST, "invalid_cursor")
                 },
                 StoreError::Corrupt(_) | StoreError::Backend(_) => {
@@ -177,7 +178,7 @@ impl AppError {
         self.outcome().code
     }
 
-    fn scim_type(&self) -> Option<&'static str> {
+    fn scim_type(&self) -> Option<ScimType> {
         self.outcome().scim_type
     }
 
@@ -224,7 +225,7 @@ pub fn render(err: &AppError, flavor: Flavor) -> Response<Body> {
                 "detail": detail,
             });
             if let Some(t) = err.scim_type() {
-                body["scimType"] = json!(t);
+                body["scimType"] = json!(t.as_str());
             }
             ("application/scim+json", body.to_string())
         }

@@ -172,5 +172,42 @@ pub mod api {
     }
 }
 
+/// `webhooks`: signs and POSTs the events to the webhook endpoints (`crate::webhooks`). Invoked
+/// every minute by its schedule (template.yaml); each invocation delivers for ~50 s, a pass
+/// every second, so events go out within about a second of the feed's settle window.
+pub mod webhooks {
+    use std::time::Duration;
+
+    use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
+
+    /// What one invocation spends delivering (the function's timeout is 60 s).
+    pub const BUDGET: Duration = Duration::from_secs(50);
+    /// Between passes.
+    pub const POLL: Duration = Duration::from_secs(1);
+
+    /// The Lambda's `main`.
+    pub async fn run() -> Result<(), lambda_http::Error> {
+        crate::telemetry::init();
+        let app = crate::App::from_env().await?;
+        let worker = crate::webhooks::Worker::from_env(app.store.clone()).await?;
+        let worker = &worker;
+        lambda_runtime::run(service_fn(
+            move |_: LambdaEvent<serde_json::Value>| async move {
+                let r = worker.run_for(BUDGET, POLL).await;
+                tracing::info!(
+                    delivered = r.delivered,
+                    failed = r.failed,
+                    dead = r.dead,
+                    "webhook deliveries"
+                );
+                Ok::<_, lambda_http::Error>(serde_json::json!({
+                    "delivered": r.delivered, "failed": r.failed, "dead": r.dead,
+                }))
+            },
+        ))
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -23,6 +23,7 @@ pub mod scim;
 pub mod store;
 pub mod telemetry;
 pub mod tokens;
+pub mod webhooks;
 
 mod handlers;
 

@@ -784,7 +784,7 @@ async fn every_directory_change_has_its_event_in_order_and_after_returns_only_ne
     g2.display_name = "Operations".into();
     app.store.update_group(&org, &g2, 17).await.unwrap();
     app.store.delete_group(&org, &g.id, None).await.unwrap();
-    app.store.delete_user(&org, &b.id).await.unwrap();
+    app.store.delete_user(&org, &b.id, None).await.unwrap();
 
     let (events, cursor) = org_events(&app, &key, &org, None, 3).await;
     assert_eq!(

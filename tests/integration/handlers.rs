@@ -1,15 +1,19 @@
-//! Handlers, driven by the API Gateway HTTP API event JSON Lambda receives.
+//! Handlers, driven by the API Gateway HTTP API event JSON Lambda receives, on the in-memory
+//! store: nothing here tests DynamoDB's behaviour (the store conformance suite does, on both).
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 
 use serde_json::json;
 use shared::org::Org;
 use shared::routes::{Function, ROUTES};
-use shared::store::{DynamoStore, NewUser, OrgStore, Session, SessionStore, UserStore};
+use shared::store::{MemoryStore, NewUser, Session, SessionStore, Store, UserStore};
 use shared::tokens::Secret;
 use shared::App;
 
-use crate::support::{app, body_json, body_text, config, event, store, unique_org};
+use crate::support::{body_json, body_text, config, event, memory_app, unique_org};
 
-async fn org_with_token(app: &App<DynamoStore>) -> (Org, Secret) {
+async fn org_with_token<S: Store>(app: &App<S>) -> (Org, Secret) {
     let token = Secret::generate("scim");
     let mut org = Org::new(&unique_org("h"), "https://sso.example.com", 1);
     org.scim_token_hash = Some(token.hash().into_string());
@@ -17,8 +21,8 @@ async fn org_with_token(app: &App<DynamoStore>) -> (Org, Secret) {
     (org, token)
 }
 
-async fn call(
-    app: &App<DynamoStore>,
+async fn call<S: Store>(
+    app: &App<S>,
     f: Option<Function>,
     req: lambda_http::Request,
 ) -> lambda_http::Response<lambda_http::Body> {
@@ -35,7 +39,7 @@ fn sample(template: &str, org: &str) -> String {
 
 #[tokio::test]
 async fn metadata_is_real_sp_metadata_for_the_org() {
-    let app = app().await;
+    let app = memory_app();
     let (org, _) = org_with_token(&app).await;
     let resp = call(
         &app,
@@ -69,7 +73,7 @@ async fn metadata_is_real_sp_metadata_for_the_org() {
 
 #[tokio::test]
 async fn an_unknown_org_gets_a_clear_404_on_every_route_and_method() {
-    let app = app().await;
+    let app = memory_app();
     for (template, function) in ROUTES {
         for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
             for org in ["no-such-org-anywhere", "Bad%20Name", "x%23y"] {
@@ -106,7 +110,7 @@ async fn an_unknown_org_gets_a_clear_404_on_every_route_and_method() {
 
 #[tokio::test]
 async fn a_function_answers_404_for_routes_of_other_functions() {
-    let app = app().await;
+    let app = memory_app();
     let (org, _) = org_with_token(&app).await;
     let resp = call(
         &app,
@@ -132,7 +136,7 @@ async fn a_function_answers_404_for_routes_of_other_functions() {
 
 #[tokio::test]
 async fn scim_needs_the_orgs_own_bearer_token() {
-    let app = app().await;
+    let app = memory_app();
     let (a, token_a) = org_with_token(&app).await;
     let (b, _) = org_with_token(&app).await;
     let spc = |org: &str| format!("/orgs/{org}/scim/v2/ServiceProviderConfig");
@@ -182,7 +186,7 @@ async fn scim_needs_the_orgs_own_bearer_token() {
 
 #[tokio::test]
 async fn scim_discovery_is_read_only_and_lists_resource_types_and_schemas() {
-    let app = app().await;
+    let app = memory_app();
     let (org, token) = org_with_token(&app).await;
     let bearer = format!("Bearer {}", token.expose());
     let auth = [("authorization", bearer.as_str())];
@@ -251,7 +255,7 @@ async fn scim_discovery_is_read_only_and_lists_resource_types_and_schemas() {
 
 #[tokio::test]
 async fn the_acs_refuses_oversized_bodies_with_413_and_says_when_no_idp_is_set_up() {
-    let app = app().await;
+    let app = memory_app();
     let (org, _) = org_with_token(&app).await;
     let path = format!("/orgs/{}/saml/acs", org.org);
     let form = [("content-type", "application/x-www-form-urlencoded")];
@@ -283,7 +287,9 @@ async fn the_acs_refuses_oversized_bodies_with_413_and_says_when_no_idp_is_set_u
 #[tokio::test]
 async fn the_session_endpoint_shows_the_signed_in_user_until_logout_or_expiry() {
     let now = 1_800_000_000;
-    let app = App::new(config(), store().await).with_clock(move || now);
+    let clock = Arc::new(AtomicI64::new(now));
+    let c = clock.clone();
+    let app = App::new(config(), MemoryStore::new()).with_clock(move || c.load(Ordering::SeqCst));
     let (org, _) = org_with_token(&app).await;
     let user = app
         .store
@@ -340,14 +346,15 @@ async fn the_session_endpoint_shows_the_signed_in_user_until_logout_or_expiry() 
     assert_eq!(resp.status(), 200);
 
     // 24 hours later the same session is refused.
-    let later = App::new(config(), store().await).with_clock(move || now + 86_400);
+    clock.store(now + 86_400, Ordering::SeqCst);
     let resp = call(
-        &later,
+        &app,
         Some(Function::Session),
         event("GET", &path, &[("cookie", &cookie)], None),
     )
     .await;
     assert_eq!(resp.status(), 401);
+    clock.store(now, Ordering::SeqCst);
 
     let resp = call(
         &app,
@@ -376,7 +383,7 @@ async fn the_session_endpoint_shows_the_signed_in_user_until_logout_or_expiry() 
 
 #[tokio::test]
 async fn a_deactivated_users_session_is_refused_and_removed() {
-    let app = app().await;
+    let app = memory_app();
     let (org, _) = org_with_token(&app).await;
     let now = app.now();
     let mut user = app
@@ -436,7 +443,7 @@ async fn a_deactivated_users_session_is_refused_and_removed() {
 
 #[tokio::test]
 async fn hostile_paths_methods_and_bodies_never_get_a_server_error() {
-    let app = app().await;
+    let app = memory_app();
     let (org, token) = org_with_token(&app).await;
     let bearer = format!("Bearer {}", token.expose());
     let o = &org.org;
@@ -482,7 +489,7 @@ async fn hostile_paths_methods_and_bodies_never_get_a_server_error() {
 
 #[tokio::test]
 async fn a_405_lists_the_methods_the_route_accepts_and_never_the_refused_one() {
-    let app = app().await;
+    let app = memory_app();
     let (org, token) = org_with_token(&app).await;
     let bearer = format!("Bearer {}", token.expose());
     let auth = [("authorization", bearer.as_str())];

@@ -28,4 +28,6 @@ mod soak;
 mod store_conformance;
 mod store_faults;
 mod stream_filters;
+mod webhooks;
+mod webhooks_e2e;
 mod xmldsig_independent;

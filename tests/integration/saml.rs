@@ -1,5 +1,6 @@
 //! SAML sign-on end to end: responses signed by the test IdP, posted as API Gateway HTTP API
-//! events to the real handlers, on the local DynamoDB-API server, with an injected clock.
+//! events to the real handlers, with an injected clock; on the in-memory store, except where the
+//! test is about DynamoDB (round trips), which runs on the local DynamoDB-API server.
 
 use std::io::Read;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
@@ -12,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use shared::org::{IdpConfig, Org, Provisioning};
 use shared::saml::test_idp::{encode, idp_certificate, Spec, IDP_ENTITY_ID, ISSUED_AT};
-use shared::store::{DynamoStore, NewUser, OrgStore, UserStore};
+use shared::store::{DynamoStore, MemoryStore, NewUser, Store, UserStore};
 use shared::{App, Config};
 
 use crate::support::{
@@ -53,19 +54,28 @@ pub(crate) async fn store() -> DynamoStore {
 pub(crate) const BASE: &str = "https://sso.example.com";
 const APP_URL: &str = "https://app.example.com/dashboard";
 
-pub(crate) struct Env {
+pub(crate) struct Env<S = DynamoStore> {
     _serial: tokio::sync::MutexGuard<'static, ()>,
-    pub(crate) app: App<DynamoStore>,
+    pub(crate) app: App<S>,
     pub(crate) clock: Arc<AtomicI64>,
     pub(crate) org: Org,
 }
 
-pub(crate) async fn env(provisioning: Provisioning, store: DynamoStore) -> Env {
+/// A fresh in-memory store, for tests of no DynamoDB behaviour.
+pub(crate) fn memory() -> MemoryStore {
+    MemoryStore::new()
+}
+
+pub(crate) async fn env<S: Store>(provisioning: Provisioning, store: S) -> Env<S> {
     env_with(provisioning, store, config()).await
 }
 
 /// [`env`] with a deployment config of the test's choosing.
-pub(crate) async fn env_with(provisioning: Provisioning, store: DynamoStore, cfg: Config) -> Env {
+pub(crate) async fn env_with<S: Store>(
+    provisioning: Provisioning,
+    store: S,
+    cfg: Config,
+) -> Env<S> {
     let serial = SERIAL.lock().await;
     let clock = Arc::new(AtomicI64::new(ISSUED_AT));
     let c = clock.clone();
@@ -88,7 +98,7 @@ pub(crate) async fn env_with(provisioning: Provisioning, store: DynamoStore, cfg
     }
 }
 
-impl Env {
+impl<S: Store> Env<S> {
     /// An Okta-shaped response for this org's URLs, signed by the test IdP.
     pub(crate) fn spec(&self, user: &str, assertion_id: &str) -> Spec {
         let mut s = Spec::okta(user);
@@ -178,7 +188,7 @@ pub(crate) fn session_cookie(resp: &lambda_http::Response<lambda_http::Body>) ->
     pair
 }
 
-pub(crate) async fn provision(env: &Env, user: &str, active: bool) {
+pub(crate) async fn provision<S: Store>(env: &Env<S>, user: &str, active: bool) {
     env.app
         .store
         .create_user(
@@ -197,7 +207,7 @@ pub(crate) async fn provision(env: &Env, user: &str, active: bool) {
 
 #[tokio::test]
 async fn a_signed_response_signs_the_user_in_until_logout_and_never_past_24_hours() {
-    let env = env(Provisioning::Scim, store().await).await;
+    let env = env(Provisioning::Scim, memory()).await;
     provision(&env, "ada@example.com", true).await;
     let xml = env.spec("Ada@Example.com", "idasrt-e2e-1").build();
 
@@ -264,7 +274,7 @@ async fn a_signed_response_signs_the_user_in_until_logout_and_never_past_24_hour
 
 #[tokio::test]
 async fn relay_state_off_the_allow_list_goes_to_the_default_app_instead() {
-    let env = env(Provisioning::FirstLogin, store().await).await;
+    let env = env(Provisioning::FirstLogin, memory()).await;
     for (i, evil) in [
         "https://evil.example.com/",
         "https://app.example.com.evil.example/",
@@ -293,7 +303,7 @@ async fn relay_state_off_the_allow_list_goes_to_the_default_app_instead() {
 
 #[tokio::test]
 async fn scim_mode_refuses_unknown_and_deactivated_users_with_403() {
-    let env = env(Provisioning::Scim, store().await).await;
+    let env = env(Provisioning::Scim, memory()).await;
     let resp = env
         .post_acs(
             &env.spec("nobody@example.com", "idasrt-403-1").build(),
@@ -312,7 +322,7 @@ async fn scim_mode_refuses_unknown_and_deactivated_users_with_403() {
 
 #[tokio::test]
 async fn first_login_creates_the_user_from_the_assertion_and_later_sign_ins_find_them() {
-    let env = env(Provisioning::FirstLogin, store().await).await;
+    let env = env(Provisioning::FirstLogin, memory()).await;
     let resp = env
         .post_acs(&env.spec("new@example.com", "idasrt-fl-1").build(), None)
         .await;
@@ -373,7 +383,7 @@ pub(crate) fn request_id_of(location: &str) -> String {
 
 #[tokio::test]
 async fn sp_initiated_login_redirects_to_okta_and_its_request_id_answers_once() {
-    let env = env(Provisioning::FirstLogin, store().await).await;
+    let env = env(Provisioning::FirstLogin, memory()).await;
     let path = format!(
         "/orgs/{}/saml/login?RelayState=https%3A%2F%2Fapp.example.com%2Fx",
         env.org.org
@@ -426,7 +436,7 @@ async fn sp_initiated_login_redirects_to_okta_and_its_request_id_answers_once() 
 async fn the_former_one_time_code_exchange_is_gone_and_post_session_is_405() {
     // Issue 11: apps sign in with OpenID Connect; the ACS redirect carries no code, and the
     // unauthenticated code exchange at POST /orgs/{org}/session no longer exists.
-    let env = env(Provisioning::FirstLogin, store().await).await;
+    let env = env(Provisioning::FirstLogin, memory()).await;
     let resp = env
         .post_acs(
             &env.spec("code@example.com", "idasrt-code-1").build(),
@@ -511,7 +521,7 @@ async fn the_acs_costs_three_dynamodb_round_trips_on_the_happy_path_even_with_a_
 #[tokio::test]
 async fn an_org_with_a_shorter_session_length_gets_sessions_and_cookies_that_end_then() {
     use shared::store::OrgStore;
-    let env = env(Provisioning::Scim, store().await).await;
+    let env = env(Provisioning::Scim, memory()).await;
     let mut org = env.app.store.get_org(&env.org.org).await.unwrap().unwrap();
     org.session_hours = Some(8);
     env.app.store.update_org(&org).await.unwrap();

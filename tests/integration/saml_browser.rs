@@ -10,15 +10,16 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use shared::org::{IdpConfig, Provisioning};
 use shared::saml::test_idp::{idp_certificate, other_certificate, ISSUED_AT};
-use shared::store::{NewUser, OrgStore, SessionStore, UserStore};
+use shared::store::{NewUser, OrgStore, SessionStore, Store, UserStore};
 use shared::Config;
 
 use crate::saml::{
-    cookie_pair, env, env_with, header, provision, request_id_of, session_cookie, store, Env,
+    cookie_pair, env, env_with, header, memory, provision, request_id_of, session_cookie, store,
+    Env,
 };
 use crate::support::{body_json, body_text, event, table_name};
 
-async fn update_org(env: &Env, change: impl FnOnce(&mut shared::org::Org)) {
+async fn update_org<S: Store>(env: &Env<S>, change: impl FnOnce(&mut shared::org::Org)) {
     let mut org = env.app.store.get_org(&env.org.org).await.unwrap().unwrap();
     change(&mut org);
     env.app.store.update_org(&org).await.unwrap();
@@ -26,7 +27,7 @@ async fn update_org(env: &Env, change: impl FnOnce(&mut shared::org::Org)) {
 
 #[tokio::test]
 async fn a_response_to_a_login_started_in_another_browser_signs_nobody_in() {
-    let env = env(Provisioning::Both, store().await).await;
+    let env = env(Provisioning::Both, memory()).await;
     // The attacker starts a login from their own client and gets a response for their account.
     let (id, attacker_browser) = env.login(None).await;
     let mut spec = env.spec("mallory@example.com", "idasrt-csrf-1");
@@ -53,7 +54,7 @@ async fn a_response_to_a_login_started_in_another_browser_signs_nobody_in() {
 
 #[tokio::test]
 async fn the_login_binding_cookie_is_host_only_cross_site_and_shared_by_two_tabs() {
-    let env = env(Provisioning::Both, store().await).await;
+    let env = env(Provisioning::Both, memory()).await;
     let path = format!("/orgs/{}/saml/login", env.org.org);
     let resp = env.call(event("GET", &path, &[], None)).await;
     let set_cookie = header(&resp, "set-cookie");
@@ -83,7 +84,7 @@ async fn the_login_binding_cookie_is_host_only_cross_site_and_shared_by_two_tabs
 
 #[tokio::test]
 async fn an_allowed_relay_state_is_followed_as_given_and_cannot_smuggle_an_encoded_separator() {
-    let env = env(Provisioning::Both, store().await).await;
+    let env = env(Provisioning::Both, memory()).await;
     update_org(&env, |o| {
         o.allowed_redirect_urls = vec!["https://app.example.com/portal".into()];
     })
@@ -128,7 +129,7 @@ async fn an_allowed_relay_state_is_followed_as_given_and_cannot_smuggle_an_encod
 
 #[tokio::test]
 async fn trust_changes_take_effect_on_the_very_next_sign_in() {
-    let env = env(Provisioning::Both, store().await).await;
+    let env = env(Provisioning::Both, memory()).await;
     // A first sign-in warms whatever the ACS caches.
     let resp = env
         .post_acs(
@@ -190,7 +191,7 @@ async fn trust_changes_take_effect_on_the_very_next_sign_in() {
 
 #[tokio::test]
 async fn a_tossed_or_foreign_session_cookie_never_hides_or_replaces_the_orgs_own() {
-    let env = env(Provisioning::Both, store().await).await;
+    let env = env(Provisioning::Both, memory()).await;
     let resp = env
         .post_acs(&env.spec("toss@example.com", "idasrt-toss-1").build(), None)
         .await;
@@ -213,7 +214,7 @@ async fn a_tossed_or_foreign_session_cookie_never_hides_or_replaces_the_orgs_own
 
 #[tokio::test]
 async fn the_session_ends_no_later_than_the_idps_session_not_on_or_after() {
-    let env = env(Provisioning::Both, store().await).await;
+    let env = env(Provisioning::Both, memory()).await;
     let mut spec = env.spec("short@example.com", "idasrt-snoa-1");
     spec.session_not_on_or_after = Some(ISSUED_AT + 3600);
     let resp = env.post_acs(&spec.build(), None).await;
@@ -387,7 +388,7 @@ async fn a_sign_in_racing_the_users_deactivation_opens_no_session() {
 
 #[tokio::test]
 async fn without_any_app_url_a_sign_in_lands_on_our_signed_in_page_by_redirect() {
-    let env = env(Provisioning::Both, store().await).await;
+    let env = env(Provisioning::Both, memory()).await;
     update_org(&env, |o| o.default_app_url = None).await;
     // NameID `a<b@example.com`: the page must escape it.
     let spec = env.spec("a&lt;b@example.com", "idasrt-page-1");
@@ -426,7 +427,7 @@ async fn without_an_org_app_url_a_sign_in_goes_to_the_deployments_default() {
         _ => None,
     })
     .unwrap();
-    let env = env_with(Provisioning::Both, store().await, cfg).await;
+    let env = env_with(Provisioning::Both, memory(), cfg).await;
     update_org(&env, |o| o.default_app_url = None).await;
     let resp = env
         .post_acs(&env.spec("dflt@example.com", "idasrt-dflt-1").build(), None)
@@ -438,7 +439,7 @@ async fn without_an_org_app_url_a_sign_in_goes_to_the_deployments_default() {
 
 #[tokio::test]
 async fn error_pages_that_echo_the_org_are_never_sniffed_and_load_nothing() {
-    let env = env(Provisioning::Both, store().await).await;
+    let env = env(Provisioning::Both, memory()).await;
     let resp = env
         .call(event("GET", "/orgs/no-such-org-x/saml/login", &[], None))
         .await;
@@ -545,7 +546,7 @@ async fn an_org_created_with_only_idp_metadata_signs_in_a_user_no_one_pushed() {
 #[tokio::test]
 async fn a_provisioned_user_still_signs_in_under_scim_only_provisioning() {
     // `scim` stays a choice: the pushed user signs in, as before.
-    let env = env(Provisioning::Scim, store().await).await;
+    let env = env(Provisioning::Scim, memory()).await;
     provision(&env, "pushed@example.com", true).await;
     let resp = env
         .post_acs(

@@ -6,11 +6,13 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use shared::org::{Org, Reactivation};
 use shared::routes::Function;
-use shared::store::{DynamoStore, GroupStore, OrgStore, Session, SessionStore, UserStore};
+use shared::store::{
+    DynamoStore, GroupStore, MemoryStore, Session, SessionStore, Store, UserStore,
+};
 use shared::tokens::Secret;
 use shared::App;
 
-use crate::support::{app, body_json, body_text, event, unique_org};
+use crate::support::{app, body_json, body_text, event, memory_app, unique_org};
 
 pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -19,9 +21,10 @@ pub const CUSTOM: &str = "urn:ietf:params:scim:schemas:extension:okta-sso:2.0:Us
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
-/// An org with a SCIM token, and a way to call its SCIM API as Okta does.
-pub struct Scim {
-    pub app: Arc<App<DynamoStore>>,
+/// An org with a SCIM token, and a way to call its SCIM API as Okta does: on the in-memory store
+/// unless the test is about DynamoDB's behaviour ([`Scim::on_dynamo`]).
+pub struct Scim<S = MemoryStore> {
+    pub app: Arc<App<S>>,
     pub org: String,
     bearer: String,
 }
@@ -34,14 +37,32 @@ pub struct Resp {
 
 impl Scim {
     pub async fn new(reactivation: Reactivation) -> Scim {
-        let app = app().await;
+        Scim::with_app(Arc::new(memory_app()), reactivation).await
+    }
+}
+
+impl Scim<DynamoStore> {
+    /// On the local DynamoDB-API server: for what only DynamoDB can show (concurrent writers'
+    /// conditional writes, read capacity).
+    pub async fn on_dynamo(reactivation: Reactivation) -> Scim<DynamoStore> {
+        Scim::with_app(Arc::new(app().await), reactivation).await
+    }
+}
+
+impl<S: Store + 'static> Scim<S> {
+    /// A second org with a token of its own, on the same app and store.
+    pub async fn another_org(&self) -> Scim<S> {
+        Scim::with_app(self.app.clone(), Reactivation::Restore).await
+    }
+
+    async fn with_app(app: Arc<App<S>>, reactivation: Reactivation) -> Scim<S> {
         let token = Secret::generate("scim");
         let mut org = Org::new(&unique_org("scim"), "https://sso.example.com", 1);
         org.scim_token_hash = Some(token.hash().into_string());
         org.reactivation = reactivation;
         app.store.create_org(&org).await.unwrap();
         Scim {
-            app: Arc::new(app),
+            app,
             org: org.org,
             bearer: format!("Bearer {}", token.expose()),
         }
@@ -518,7 +539,8 @@ async fn if_match_with_a_stale_etag_is_412_and_with_the_current_one_succeeds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_patches_to_one_user_lose_no_update() {
-    let s = Arc::new(Scim::new(Reactivation::Restore).await);
+    // DynamoDB's conditional writes decide the race (the memory store serializes every write).
+    let s = Arc::new(Scim::on_dynamo(Reactivation::Restore).await);
     let id = s.create_user("kim@example.com").await["id"]
         .as_str()
         .unwrap()
@@ -586,7 +608,7 @@ async fn deleting_a_user_removes_memberships_and_sessions_then_404s() {
 #[tokio::test]
 async fn one_orgs_token_and_ids_reach_nothing_of_another_org() {
     let a = Scim::new(Reactivation::Restore).await;
-    let b = Scim::new(Reactivation::Restore).await;
+    let b = a.another_org().await;
     let id = a.create_user("mia@example.com").await["id"]
         .as_str()
         .unwrap()
@@ -760,7 +782,8 @@ async fn groups_are_created_read_filtered_patched_replaced_and_deleted_as_okta_d
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_concurrent_member_adds_to_one_group_all_land() {
-    let s = Arc::new(Scim::new(Reactivation::Restore).await);
+    // DynamoDB's transactions decide the race (the memory store serializes every write).
+    let s = Arc::new(Scim::on_dynamo(Reactivation::Restore).await);
     let gid = s.create_group("Crowd", &[]).await["id"]
         .as_str()
         .unwrap()

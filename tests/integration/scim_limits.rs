@@ -1,6 +1,7 @@
 //! SCIM-side hardening (issue 9, findings 4, 5, 9, 11): one userName rule for SCIM, filters, index
 //! keys and SAML sign-in; bounded work per request; If-Match on group deletes; sizes that fit
-//! DynamoDB keys. API Gateway HTTP API events through `App::handle`, against moto.
+//! DynamoDB keys. API Gateway HTTP API events through `App::handle`: on the in-memory store, and
+//! against moto where DynamoDB's limits or read counts are the point (`Scim::on_dynamo`).
 
 use std::sync::atomic::Ordering;
 
@@ -74,7 +75,8 @@ async fn user_names_that_nfkc_or_trimming_would_change_are_refused_with_400_and_
 
 #[tokio::test]
 async fn oversized_user_names_external_ids_display_names_and_ids_are_4xx_not_500() {
-    let s = Scim::new(Reactivation::Restore).await;
+    // DynamoDB's key-size limits are what a 500 would come from.
+    let s = Scim::on_dynamo(Reactivation::Restore).await;
     let big = "a".repeat(2048);
     let r = s
         .call("POST", "/Users", Some(okta_user(&format!("{big}@x"))))
@@ -235,7 +237,8 @@ async fn deleting_a_group_with_a_stale_if_match_is_412_and_with_the_current_one_
 
 #[tokio::test]
 async fn a_start_index_past_the_end_is_an_empty_page_without_scanning_the_users() {
-    let s = Scim::new(Reactivation::Restore).await;
+    // Counts DynamoDB reads.
+    let s = Scim::on_dynamo(Reactivation::Restore).await;
     for i in 0..5 {
         s.create_user(&format!("p{i}@example.com")).await;
     }
@@ -262,10 +265,11 @@ async fn a_start_index_past_the_end_is_an_empty_page_without_scanning_the_users(
 
 /// An org whose IdP is the test IdP, provisioning on first sign-in (so a NameID that found
 /// nobody would create a user), with the clock at the test IdP's issue instant.
-async fn saml_org() -> (App<shared::store::DynamoStore>, Org) {
+async fn saml_org() -> (App<shared::store::MemoryStore>, Org) {
     let clock = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(ISSUED_AT));
     let c = clock.clone();
-    let app = App::new(config(), store().await).with_clock(move || c.load(Ordering::SeqCst));
+    let app = App::new(config(), shared::store::MemoryStore::new())
+        .with_clock(move || c.load(Ordering::SeqCst));
     let mut org = Org::new(&unique_org("kelvin"), "https://sso.example.com", 1);
     org.provisioning = Provisioning::FirstLogin;
     org.allow_idp_initiated = true;
@@ -279,7 +283,7 @@ async fn saml_org() -> (App<shared::store::DynamoStore>, Org) {
 }
 
 async fn sign_in(
-    app: &App<shared::store::DynamoStore>,
+    app: &App<shared::store::MemoryStore>,
     org: &Org,
     name_id: &str,
     assertion_id: &str,

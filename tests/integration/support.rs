@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use shared::store::DynamoStore;
+use shared::store::{DynamoStore, MemoryStore};
 use shared::{App, Config};
 use ssoctl::template::{self, Template};
 
@@ -62,6 +62,13 @@ pub fn config() -> Config {
 
 pub async fn app() -> App<DynamoStore> {
     App::new(config(), store().await)
+}
+
+/// An app on a store of its own in memory (`shared::store::MemoryStore`, run through the same
+/// conformance suite as DynamoDB): for handler tests that test no DynamoDB behaviour. They need
+/// no server, and run in milliseconds rather than moto's seconds.
+pub fn memory_app() -> App<MemoryStore> {
+    App::new(config(), MemoryStore::new())
 }
 
 /// An API Gateway HTTP API (payload v2) event, as Lambda receives it, parsed by lambda_http.
@@ -183,6 +190,11 @@ impl Drop for Killed {
 
 /// Starts the local stack on a free port; returns its base URL and the guard that stops it.
 pub fn local_stack(table: &str, demo_org: &str) -> (String, Killed) {
+    local_stack_with_env(table, demo_org, &[])
+}
+
+/// [`local_stack`] with extra environment variables (e.g. a short webhook retry schedule).
+pub fn local_stack_with_env(table: &str, demo_org: &str, env: &[(&str, &str)]) -> (String, Killed) {
     let record = std::env::temp_dir().join(format!(
         "sso-iam-{table}-{}-{}.tsv",
         std::process::id(),
@@ -203,6 +215,7 @@ pub fn local_stack(table: &str, demo_org: &str) -> (String, Killed) {
         .env("TABLE_NAME", table)
         .env("RUST_LOG", "warn")
         .env("SSO_LOCAL_IAM_RECORD", &record)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

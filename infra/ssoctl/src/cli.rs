@@ -55,6 +55,29 @@ pub enum Command {
         #[arg(long)]
         follow: bool,
     },
+    /// Manage webhook endpoints and see their deliveries (docs/api.md, "Webhooks").
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WebhookCommand {
+    /// Add an endpoint (https; http only to loopback); prints its id and signing secret (shown once).
+    Create {
+        url: String,
+        /// Only these event types, comma separated (default: every type).
+        #[arg(long)]
+        types: Option<String>,
+    },
+    /// List endpoints (never their secrets).
+    List,
+    /// Remove an endpoint: nothing more is delivered to it.
+    Delete { id: String },
+    /// Each delivery's status (pending, delivered, dead), attempts, last HTTP status, next attempt.
+    Deliveries {
+        #[arg(long)]
+        endpoint: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -423,6 +446,21 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
             crate::events::run(&store, org.as_deref(), follow, now).await?;
             Ok(None)
         }
+        Command::Webhook(cmd) => {
+            let store = store(false).await?;
+            match cmd {
+                WebhookCommand::Create { url, types } => {
+                    crate::webhooks::create(&store, store.table(), &url, types.as_deref(), now())
+                        .await
+                }
+                WebhookCommand::List => crate::webhooks::list(&store).await,
+                WebhookCommand::Delete { id } => crate::webhooks::delete(&store, &id).await,
+                WebhookCommand::Deliveries { endpoint } => {
+                    crate::webhooks::deliveries(&store, endpoint.as_deref()).await
+                }
+            }
+            .map(Some)
+        }
         Command::ApiKey(cmd) => {
             let store = store(false).await?;
             let out = match cmd {
@@ -530,6 +568,10 @@ pub async fn run(cli: Cli) -> Result<Option<Value>, String> {
             let app = Arc::new(app);
             tokio::spawn(local::deliver_backchannel_logouts(app.clone()));
             tokio::spawn(local::purge_deleted_orgs(app.clone()));
+            let webhooks = local::webhook_worker(&app.store, recorder.as_ref())
+                .await
+                .map_err(|e| format!("set up local webhook delivery: {e}"))?;
+            tokio::spawn(local::deliver_webhooks(webhooks));
             println!(
                 "{}",
                 serde_json::to_string_pretty(&demo).unwrap_or_default()

@@ -12,3 +12,4 @@ pub mod fetch;
 pub mod iam_record;
 pub mod local;
 pub mod template;
+pub mod webhooks;

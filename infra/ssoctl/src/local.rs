@@ -212,3 +212,73 @@ pub async fn serve<S: Store + 'static>(
         });
     }
 }
+
+/// How often the local stack delivers webhooks (deployed: a pass a second, `functions::webhooks`).
+const WEBHOOK_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The local stand-ins for what template.yaml creates for webhooks: the KMS key that seals the
+/// signing secrets (`alias/{table}-webhooks`, unless WEBHOOK_KMS_KEY_ID names one) and the SQS
+/// dead-letter queue (`{table}-webhooks-dlq`, unless WEBHOOKS_DLQ_URL names one); then the
+/// delivery worker (WEBHOOK_RETRY_DELAYS shortens its schedule, for tests).
+pub async fn webhook_worker(
+    store: &shared::store::DynamoStore,
+    recorder: Option<&crate::iam_record::Recorder>,
+) -> Result<shared::webhooks::Worker<shared::store::DynamoStore>, BoxError> {
+    let table = store.table();
+    if std::env::var("WEBHOOK_KMS_KEY_ID").map_or(true, |k| k.trim().is_empty()) {
+        let kms = shared::oidc::jwt::kms_client().await;
+        let alias = shared::webhooks::secrets::key_id(table);
+        if kms.describe_key().key_id(&alias).send().await.is_err() {
+            let key = kms
+                .create_key()
+                .description("sso-local webhook signing secrets")
+                .send()
+                .await?;
+            let key_id = key
+                .key_metadata()
+                .map(|m| m.key_id().to_string())
+                .ok_or("CreateKey returned no key id")?;
+            kms.create_alias()
+                .alias_name(&alias)
+                .target_key_id(key_id)
+                .send()
+                .await?;
+        }
+    }
+    let mut worker = shared::webhooks::Worker::from_env(store.clone()).await?;
+    if std::env::var("WEBHOOKS_DLQ_URL").map_or(true, |u| u.trim().is_empty()) {
+        let sqs = shared::webhooks::sqs_client().await;
+        let queue = sqs
+            .create_queue()
+            .queue_name(format!("{table}-webhooks-dlq"))
+            .send()
+            .await?;
+        let url = queue.queue_url().ok_or("CreateQueue returned no URL")?;
+        worker.set_dead_letter_url(url.to_string());
+    }
+    if let Some(rec) = recorder {
+        // Every delivery call is then checked against WebhooksFunction's policy (iam_record.rs).
+        let kms = shared::oidc::jwt::kms_client().await;
+        let kms = kms.config().to_builder().interceptor(rec.clone()).build();
+        let sqs = shared::webhooks::sqs_client().await;
+        let sqs = sqs.config().to_builder().interceptor(rec.clone()).build();
+        worker = worker.with_clients(
+            aws_sdk_kms::Client::from_conf(kms),
+            aws_sdk_sqs::Client::from_conf(sqs),
+        );
+    }
+    Ok(worker)
+}
+
+/// The local stand-in for the `webhooks` function: the same passes, back to back.
+pub async fn deliver_webhooks(worker: shared::webhooks::Worker<shared::store::DynamoStore>) {
+    // Its AWS calls are the `webhooks` function's (the IAM record, iam_record.rs).
+    crate::iam_record::FUNCTION
+        .scope("webhooks", async move {
+            loop {
+                worker.pass().await;
+                tokio::time::sleep(WEBHOOK_POLL).await;
+            }
+        })
+        .await
+}

@@ -349,7 +349,7 @@ async fn token<S: Store>(app: &Services<S>, req: &Request) -> Handled {
         (Some(c), Some(s)) => c
             .secret_hash
             .as_ref()
-            .is_some_and(|h| TokenHash::from_stored(&h).matches(s)),
+            .is_some_and(|h| TokenHash::from_stored(h).matches(s)),
         // A public client proves nothing here; PKCE below is its proof (RFC 7636 §1).
         (Some(c), None) => c.secret_hash.is_none(),
         (None, _) => false,

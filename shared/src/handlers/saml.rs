@@ -274,9 +274,8 @@ async fn resolve_user<S: Store>(
                 &verified.attributes,
                 &org.attribute_mapping,
             ) {
-                u.version += 1;
-                u.updated_at = now;
-                (id, UserWrite::Update(u))
+                // Only the attributes changed: `u` still carries the stored creation time.
+                (id, UserWrite::Update(User::successor(&u, &u, now)))
             } else {
                 let version = u.version;
                 (
@@ -298,16 +297,15 @@ async fn resolve_user<S: Store>(
                 &verified.attributes,
                 &org.attribute_mapping,
             );
-            let user = User {
-                id: uuid::Uuid::new_v4().to_string(),
-                user_name: verified.name_id.clone(),
-                external_id: None,
-                active: true,
-                attributes,
-                created_at: now,
-                updated_at: now,
-                version: 1,
-            };
+            let user = User::create(
+                crate::model::NewUser {
+                    user_name: verified.name_id.clone(),
+                    external_id: None,
+                    active: true,
+                    attributes,
+                },
+                now,
+            );
             (user.id.clone(), UserWrite::Create(user))
         }
     })

@@ -20,7 +20,7 @@ use crate::tokens::TokenHash;
 fn authenticate(ctx: &Ctx, req: &Request) -> Result<(), AppError> {
     let token = bearer_token(req).ok_or(AppError::Unauthorized("missing bearer token"))?;
     match &ctx.org.scim_token_hash {
-        Some(h) if TokenHash::from_stored(&h).matches(token) => Ok(()),
+        Some(h) if TokenHash::from_stored(h).matches(token) => Ok(()),
         _ => Err(AppError::Unauthorized("invalid bearer token")),
     }
 }

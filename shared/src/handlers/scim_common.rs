@@ -9,7 +9,7 @@ use std::future::Future;
 
 use crate::error::AppError;
 use crate::http::{body_bytes, header, scim_json};
-use crate::scim::{etag, ScimError};
+use crate::scim::{etag, ScimError, ScimType};
 use crate::store::StoreError;
 
 /// Largest request body we read (the issue: > 1 MiB is 413).
@@ -27,7 +27,7 @@ pub(super) fn read_json(req: &Request) -> Result<Value, AppError> {
             .to_ascii_lowercase();
         if mime != "application/scim+json" && mime != "application/json" {
             return Err(ScimError::new(
-                "invalidSyntax",
+                ScimType::InvalidSyntax,
                 format!(
                     "Content-Type must be application/scim+json or application/json (got {mime:?})"
                 ),
@@ -37,10 +37,14 @@ pub(super) fn read_json(req: &Request) -> Result<Value, AppError> {
     }
     let bytes = body_bytes(req, MAX_BODY)?;
     if bytes.is_empty() {
-        return Err(ScimError::new("invalidSyntax", "the request body is empty").into());
+        return Err(ScimError::new(ScimType::InvalidSyntax, "the request body is empty").into());
     }
     serde_json::from_slice(bytes).map_err(|e| {
-        ScimError::new("invalidSyntax", format!("the body is not valid JSON: {e}")).into()
+        ScimError::new(
+            ScimType::InvalidSyntax,
+            format!("the body is not valid JSON: {e}"),
+        )
+        .into()
     })
 }
 

@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::http::{empty, scim_json};
 use crate::scim::group::{self, GroupPatch};
 use crate::scim::list::{self, Kind, Lookup, Plan};
-use crate::scim::{check_schemas, patch, ScimError, MAX_ID_BYTES, SCHEMA_GROUP};
+use crate::scim::{check_schemas, patch, ScimError, ScimType, MAX_ID_BYTES, SCHEMA_GROUP};
 use crate::store::{Entity, Group, Store, StoreError};
 
 pub(super) async fn handle<S: Store>(
@@ -96,7 +96,7 @@ async fn check_members<S: Store>(
     if missing.len() > NAMED {
         detail.push_str(&format!(" and {} more", missing.len() - NAMED));
     }
-    Err(ScimError::new("invalidValue", detail).into())
+    Err(ScimError::new(ScimType::InvalidValue, detail).into())
 }
 
 /// Applies member changes; a user deleted since `check_members` is still a 400, not a 500.
@@ -116,7 +116,7 @@ async fn write_members<S: Store>(
             Ok(()) => {}
             Err(StoreError::NotFound(Entity::User)) => {
                 return Err(ScimError::new(
-                    "invalidValue",
+                    ScimType::InvalidValue,
                     "a member is not a user of this organization",
                 )
                 .into())
@@ -164,7 +164,7 @@ async fn create<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request) -> Handle
         Ok(g) => g,
         Err(StoreError::NotFound(Entity::User)) => {
             return Err(ScimError::new(
-                "invalidValue",
+                ScimType::InvalidValue,
                 "a member is not a user of this organization",
             )
             .into())

@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::http::scim_json;
 use crate::scim::attributes_param::Projection;
 use crate::scim::filter::get_ci;
-use crate::scim::{check_schemas, list, ScimError, MAX_RESULTS};
+use crate::scim::{check_schemas, list, ScimError, ScimType, MAX_RESULTS};
 use crate::store::Store;
 
 pub const SCHEMA_SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
@@ -41,9 +41,11 @@ fn query_of(body: &Value) -> Result<Vec<(String, String)>, AppError> {
             None | Some(Value::Null) => {}
             Some(Value::String(s)) => q.push((key.to_string(), s.clone())),
             Some(_) => {
-                return Err(
-                    ScimError::new("invalidValue", format!("{key} must be a string")).into(),
+                return Err(ScimError::new(
+                    ScimType::InvalidValue,
+                    format!("{key} must be a string"),
                 )
+                .into())
             }
         }
     }
@@ -52,9 +54,11 @@ fn query_of(body: &Value) -> Result<Vec<(String, String)>, AppError> {
             None | Some(Value::Null) => {}
             Some(Value::Number(n)) if n.is_i64() => q.push((key.to_string(), n.to_string())),
             Some(_) => {
-                return Err(
-                    ScimError::new("invalidValue", format!("{key} must be an integer")).into(),
+                return Err(ScimError::new(
+                    ScimType::InvalidValue,
+                    format!("{key} must be an integer"),
                 )
+                .into())
             }
         }
     }
@@ -87,9 +91,9 @@ fn as_list_request(req: &Request, query: &[(String, String)]) -> Result<Request,
     for (k, v) in req.headers() {
         b = b.header(k, v);
     }
-    b.body(Body::Empty).map_err(|_| {
-        ScimError::new("invalidValue", "the search cannot be expressed as a query").into()
-    })
+    // Built from a request that already parsed and a query we encoded: a failure is ours (500),
+    // not the client's 400.
+    b.body(Body::Empty).map_err(AppError::BadResponse)
 }
 
 pub(super) async fn search<S: Store>(
@@ -138,7 +142,7 @@ async fn search_all<S: Store>(
     let (for_users, for_groups) = (serves(list::Kind::User), serves(list::Kind::Group));
     if let (Err(e), Err(_)) = (&for_users, &for_groups) {
         return Err(ScimError::new(
-            "invalidFilter",
+            ScimType::InvalidFilter,
             format!("{} (neither Users nor Groups can serve it)", e.detail),
         )
         .into());

@@ -268,16 +268,20 @@ async fn patch_user<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request, id: &
 
 async fn delete<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request, id: &str) -> Handled {
     retry_on_conflict(req, "user", |_| async move {
-        if has_if_match(req) {
+        // With If-Match the delete is conditional on the version it named (checked here and
+        // again by the store's write, so an update in between is a 412: RFC 7644 §3.14).
+        let version = if has_if_match(req) {
             let stored = app
                 .store
                 .get_user(&ctx.org.org, id)
                 .await?
                 .ok_or_else(|| not_found(id))?;
             check_if_match(req, stored.version)?;
-        }
-        // The store deletes at the version it reads; a concurrent update is a conflict.
-        match app.store.delete_user(&ctx.org.org, id).await {
+            Some(stored.version)
+        } else {
+            None
+        };
+        match app.store.delete_user(&ctx.org.org, id, version).await {
             Ok(()) => Ok((empty(StatusCode::NO_CONTENT), "deleted")),
             Err(StoreError::NotFound(_)) => Err(not_found(id)),
             Err(e) => Err(e.into()),

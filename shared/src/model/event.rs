@@ -104,6 +104,14 @@ impl NewEvent {
     }
 }
 
+/// Sequence numbers per millisecond: 2^10 (the number is the writer's clock in ms, shifted).
+pub const SUB_MS_BITS: u32 = 10;
+
+/// The cross-org feed's key of event `seq` of `org`: `{ms:013}#{org}#{seq:020}`.
+pub fn feed_position(seq: u64, org: &str) -> String {
+    format!("{:013}#{org}#{seq:020}", seq >> SUB_MS_BITS)
+}
+
 /// A stored event.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
@@ -118,6 +126,12 @@ impl Event {
     /// Globally unique: the org and its sequence number.
     pub fn id(&self) -> String {
         format!("evt_{}_{:020}", self.org, self.seq)
+    }
+
+    /// This event's key in the cross-org feed (`all_events_after`): the millisecond its number
+    /// was taken in, the org, the number. Passing it as `after` continues after this event.
+    pub fn feed_position(&self) -> String {
+        feed_position(self.seq, &self.org)
     }
 
     pub fn to_json(&self) -> Value {

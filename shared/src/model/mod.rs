@@ -10,6 +10,7 @@ pub mod session;
 pub mod shape;
 pub mod user;
 pub mod user_name;
+pub mod webhook;
 
 pub use group::Group;
 pub use org::{IdpConfig, Org, OrgName, Provisioning, Reactivation};

@@ -38,7 +38,7 @@ fn parse_name(raw: &str) -> ScimResult<Name> {
             sub: None,
         });
     }
-    let p = parse_attr_path(raw).map_err(|e| ScimError::new("invalidValue", e))?;
+    let p = parse_attr_path(raw).map_err(|e| ScimError::new(ScimType::InvalidValue, e))?;
     // Core URNs qualify top-level attributes; extension URNs name the object they live in.
     let urn = p
         .urn
@@ -63,7 +63,7 @@ fn parse_list<'a>(names: impl Iterator<Item = &'a str>) -> ScimResult<Vec<Name>>
     let names: Vec<&str> = names.filter(|n| !n.trim().is_empty()).collect();
     if names.len() > MAX_NAMES {
         return Err(ScimError::new(
-            "tooMany",
+            ScimType::TooMany,
             format!("at most {MAX_NAMES} attribute names are accepted"),
         ));
     }
@@ -94,12 +94,12 @@ impl Projection {
                 Some(Value::Array(a)) => {
                     let names: Option<Vec<&str>> = a.iter().map(Value::as_str).collect();
                     let names = names.ok_or_else(|| {
-                        ScimError::new("invalidValue", format!("{k} must list strings"))
+                        ScimError::new(ScimType::InvalidValue, format!("{k} must list strings"))
                     })?;
                     parse_list(names.into_iter()).map(Some)
                 }
                 Some(_) => Err(ScimError::new(
-                    "invalidValue",
+                    ScimType::InvalidValue,
                     format!("{k} must list strings"),
                 )),
             }
@@ -111,7 +111,7 @@ impl Projection {
         match (include, exclude) {
             // §3.4.2.5: the two parameters are mutually exclusive.
             (Some(i), Some(e)) if !i.is_empty() && !e.is_empty() => Err(ScimError::new(
-                "invalidValue",
+                ScimType::InvalidValue,
                 "attributes and excludedAttributes are mutually exclusive (RFC 7644 §3.4.2.5)",
             )),
             (i, e) => Ok(Projection {

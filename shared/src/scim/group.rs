@@ -24,7 +24,12 @@ fn member_ids(v: &Value) -> ScimResult<Vec<String>> {
         Value::Array(a) => a.iter().collect(),
         Value::Object(_) => vec![v],
         Value::Null => vec![],
-        _ => return Err(ScimError::new("invalidValue", "members must be a list")),
+        _ => {
+            return Err(ScimError::new(
+                ScimType::InvalidValue,
+                "members must be a list",
+            ))
+        }
     };
     if list.len() > MAX_VALUES {
         return Err(too_many_members(list.len()));
@@ -38,7 +43,7 @@ fn member_ids(v: &Value) -> ScimResult<Vec<String>> {
             .is_some_and(|t| t.eq_ignore_ascii_case("Group"))
         {
             return Err(ScimError::new(
-                "invalidValue",
+                ScimType::InvalidValue,
                 "nested groups are not supported: every member must be a User (docs/scim.md)",
             ));
         }
@@ -49,7 +54,7 @@ fn member_ids(v: &Value) -> ScimResult<Vec<String>> {
             }
             _ => {
                 return Err(ScimError::new(
-                    "invalidValue",
+                    ScimType::InvalidValue,
                     "every member needs a string value (the user id)",
                 ))
             }
@@ -62,7 +67,7 @@ fn member_ids(v: &Value) -> ScimResult<Vec<String>> {
 
 fn too_many_members(n: usize) -> ScimError {
     ScimError::new(
-        "tooMany",
+        ScimType::TooMany,
         format!("the request names {n} members; at most {MAX_VALUES} are accepted per request (send more in further PATCH requests)"),
     )
 }
@@ -70,7 +75,7 @@ fn too_many_members(n: usize) -> ScimError {
 pub fn from_scim(body: &Value) -> ScimResult<GroupInput> {
     if !body.is_object() {
         return Err(ScimError::new(
-            "invalidSyntax",
+            ScimType::InvalidSyntax,
             "the body must be a JSON object",
         ));
     }
@@ -81,7 +86,7 @@ pub fn from_scim(body: &Value) -> ScimResult<GroupInput> {
         }
         _ => {
             return Err(ScimError::new(
-                "invalidValue",
+                ScimType::InvalidValue,
                 "displayName is required and must be a non-empty string",
             ))
         }
@@ -203,7 +208,7 @@ fn ids_of_filter(f: &Filter, out: &mut Vec<String>) -> ScimResult<()> {
             ids_of_filter(b, out)
         }
         _ => Err(ScimError::new(
-            "invalidFilter",
+            ScimType::InvalidFilter,
             "member filters must be of the form members[value eq \"<user id>\"]",
         )),
     }
@@ -217,7 +222,7 @@ fn set_string(field: &mut Option<String>, name: &str, v: &Value, max: usize) -> 
             Ok(())
         }
         _ => Err(ScimError::new(
-            "invalidValue",
+            ScimType::InvalidValue,
             format!("{name} must be a non-empty string"),
         )),
     }
@@ -246,7 +251,7 @@ pub fn plan_patch(ops: &[PatchOp], group_id: &str) -> ScimResult<GroupPatch> {
                     || p.sub.is_some()
                 {
                     return Err(ScimError::new(
-                        "invalidPath",
+                        ScimType::InvalidPath,
                         "unknown Group attribute path",
                     ));
                 }
@@ -291,20 +296,26 @@ pub fn plan_patch(ops: &[PatchOp], group_id: &str) -> ScimResult<GroupPatch> {
                     }
                 },
                 ("id" | "meta", _) => {
-                    return Err(ScimError::new("mutability", format!("{name} is read-only")))
+                    return Err(ScimError::new(
+                        ScimType::Mutability,
+                        format!("{name} is read-only"),
+                    ))
                 }
                 ("displayname", Op::Remove) => {
-                    return Err(ScimError::new("mutability", "displayName is required"))
+                    return Err(ScimError::new(
+                        ScimType::Mutability,
+                        "displayName is required",
+                    ))
                 }
                 ("members" | "externalid", _) => {
                     return Err(ScimError::new(
-                        "invalidPath",
+                        ScimType::InvalidPath,
                         format!("unsupported {name} operation"),
                     ))
                 }
                 _ => {
                     return Err(ScimError::new(
-                        "invalidPath",
+                        ScimType::InvalidPath,
                         format!("unknown Group attribute {name:?}"),
                     ))
                 }

@@ -96,7 +96,7 @@ pub fn plan(f: Option<&Filter>, kind: Kind) -> ScimResult<Plan> {
     let Some(f) = f else { return Ok(Plan::All) };
     match candidates(f, kind) {
         Some(l) if l.len() > MAX_LOOKUPS => Err(ScimError::new(
-            "tooMany",
+            ScimType::TooMany,
             format!("the filter needs {} lookups; at most {MAX_LOOKUPS} are served", l.len()),
         )),
         Some(mut l) => {
@@ -104,7 +104,7 @@ pub fn plan(f: Option<&Filter>, kind: Kind) -> ScimResult<Plan> {
             Ok(Plan::Lookups(l, f.clone()))
         }
         None => Err(ScimError::new(
-            "invalidFilter",
+            ScimType::InvalidFilter,
             match kind {
                 Kind::User => "this filter is not supported: filters must include an eq on id, userName or externalId (combined with and/or); see docs/scim.md",
                 Kind::Group => "this filter is not supported: filters must include an eq on id, displayName or externalId (combined with and/or); see docs/scim.md",
@@ -133,12 +133,13 @@ pub fn params(query: &[(String, String)]) -> ScimResult<ListParams> {
     for (k, v) in query {
         match k.as_str() {
             "filter" => {
-                p.filter = Some(filter::parse(v).map_err(|e| ScimError::new("invalidFilter", e))?)
+                p.filter =
+                    Some(filter::parse(v).map_err(|e| ScimError::new(ScimType::InvalidFilter, e))?)
             }
             "startIndex" => {
                 let n: i64 = v.trim().parse().map_err(|_| {
                     ScimError::new(
-                        "invalidValue",
+                        ScimType::InvalidValue,
                         format!("startIndex must be an integer (got {v:?})"),
                     )
                 })?;
@@ -147,14 +148,17 @@ pub fn params(query: &[(String, String)]) -> ScimResult<ListParams> {
             "count" => {
                 let n: i64 = v.trim().parse().map_err(|_| {
                     ScimError::new(
-                        "invalidValue",
+                        ScimType::InvalidValue,
                         format!("count must be an integer (got {v:?})"),
                     )
                 })?;
                 p.count = n.clamp(0, MAX_RESULTS as i64) as usize;
             }
             "sortBy" | "sortOrder" => {
-                return Err(ScimError::new("invalidValue", "sorting is not supported"))
+                return Err(ScimError::new(
+                    ScimType::InvalidValue,
+                    "sorting is not supported",
+                ))
             }
             _ => {}
         }

@@ -59,7 +59,7 @@ pub fn append_distinct<T, K: std::hash::Hash + Eq>(
 pub fn check_len(attribute: &str, value: &str, max: usize) -> ScimResult<()> {
     if value.len() > max {
         return Err(ScimError::new(
-            "invalidValue",
+            ScimType::InvalidValue,
             format!(
                 "{attribute} is {} bytes long; at most {max} are accepted",
                 value.len()
@@ -69,15 +69,72 @@ pub fn check_len(attribute: &str, value: &str, max: usize) -> ScimResult<()> {
     Ok(())
 }
 
+/// The `scimType` keywords of RFC 7644 §3.12 (Table 9): the only values a SCIM error's
+/// `scimType` may carry, so a typo is a compile error rather than a keyword no client knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScimType {
+    /// The filter syntax is invalid or names an unsupported filter (§3.4.2.2).
+    InvalidFilter,
+    /// The query or request would return or touch more than the server accepts.
+    TooMany,
+    /// One or more attribute values are already in use or reserved.
+    Uniqueness,
+    /// The request tried to change an immutable or read-only attribute.
+    Mutability,
+    /// The request body is not a SCIM message of the expected shape.
+    InvalidSyntax,
+    /// The `path` attribute is invalid or malformed (§3.5.2).
+    InvalidPath,
+    /// The `path` matched no attribute or sub-attribute (§3.5.2).
+    NoTarget,
+    /// A required value is missing, or a value is incompatible with its attribute.
+    InvalidValue,
+    /// The SCIM protocol version is not supported (§3.13).
+    InvalidVers,
+    /// The request carries sensitive information in its URI (§7.5.2).
+    Sensitive,
+}
+
+impl ScimType {
+    /// The keyword as RFC 7644 §3.12 spells it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ScimType::InvalidFilter => "invalidFilter",
+            ScimType::TooMany => "tooMany",
+            ScimType::Uniqueness => "uniqueness",
+            ScimType::Mutability => "mutability",
+            ScimType::InvalidSyntax => "invalidSyntax",
+            ScimType::InvalidPath => "invalidPath",
+            ScimType::NoTarget => "noTarget",
+            ScimType::InvalidValue => "invalidValue",
+            ScimType::InvalidVers => "invalidVers",
+            ScimType::Sensitive => "sensitive",
+        }
+    }
+}
+
+impl std::fmt::Display for ScimType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Lets tests and logs compare with the keyword as written in the RFC.
+impl PartialEq<&str> for ScimType {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// A client error in a SCIM request: the RFC 7644 §3.12 `scimType` keyword and a detail.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScimError {
-    pub scim_type: &'static str,
+    pub scim_type: ScimType,
     pub detail: String,
 }
 
 impl ScimError {
-    pub fn new(scim_type: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(scim_type: ScimType, detail: impl Into<String>) -> Self {
         ScimError {
             scim_type,
             detail: detail.into(),
@@ -107,7 +164,7 @@ pub fn timestamp(epoch: i64) -> String {
 pub fn check_schemas(body: &serde_json::Value, schema: &str, allowed: &[&str]) -> ScimResult<()> {
     let Some(list) = body.get("schemas").and_then(|s| s.as_array()) else {
         return Err(ScimError::new(
-            "invalidSyntax",
+            ScimType::InvalidSyntax,
             format!("the request must list its schemas (expected {schema:?})"),
         ));
     };
@@ -118,7 +175,7 @@ pub fn check_schemas(body: &serde_json::Value, schema: &str, allowed: &[&str]) -
             found = true;
         } else if !allowed.iter().any(|a| a.eq_ignore_ascii_case(s)) {
             return Err(ScimError::new(
-                "invalidValue",
+                ScimType::InvalidValue,
                 format!("unknown schema {s:?}"),
             ));
         }
@@ -127,7 +184,7 @@ pub fn check_schemas(body: &serde_json::Value, schema: &str, allowed: &[&str]) -
         Ok(())
     } else {
         Err(ScimError::new(
-            "invalidSyntax",
+            ScimType::InvalidSyntax,
             format!("schemas must include {schema:?}"),
         ))
     }

@@ -31,13 +31,16 @@ pub fn parse(body: &Value) -> ScimResult<Vec<PatchOp>> {
     check_schemas(body, SCHEMA_PATCH_OP, &[])?;
     let ops = get_ci(body, "Operations")
         .and_then(Value::as_array)
-        .ok_or_else(|| ScimError::new("invalidSyntax", "Operations must be an array"))?;
+        .ok_or_else(|| ScimError::new(ScimType::InvalidSyntax, "Operations must be an array"))?;
     if ops.is_empty() {
-        return Err(ScimError::new("invalidSyntax", "Operations is empty"));
+        return Err(ScimError::new(
+            ScimType::InvalidSyntax,
+            "Operations is empty",
+        ));
     }
     if ops.len() > MAX_OPS {
         return Err(ScimError::new(
-            "tooMany",
+            ScimType::TooMany,
             format!("more than {MAX_OPS} operations"),
         ));
     }
@@ -50,7 +53,7 @@ pub fn parse(body: &Value) -> ScimResult<Vec<PatchOp>> {
         .sum();
     if values > MAX_VALUES {
         return Err(ScimError::new(
-            "tooMany",
+            ScimType::TooMany,
             format!(
                 "the operations carry {values} values; at most {MAX_VALUES} are accepted per request"
             ),
@@ -67,7 +70,7 @@ pub fn parse(body: &Value) -> ScimResult<Vec<PatchOp>> {
                 Some(s) if s == "replace" => Op::Replace,
                 _ => {
                     return Err(ScimError::new(
-                        "invalidSyntax",
+                        ScimType::InvalidSyntax,
                         "op must be add, remove or replace",
                     ))
                 }
@@ -76,22 +79,27 @@ pub fn parse(body: &Value) -> ScimResult<Vec<PatchOp>> {
                 None | Some(Value::Null) => None,
                 Some(Value::String(p)) if p.trim().is_empty() => None,
                 Some(Value::String(p)) => {
-                    Some(path::parse(p).map_err(|e| ScimError::new("invalidPath", e))?)
+                    Some(path::parse(p).map_err(|e| ScimError::new(ScimType::InvalidPath, e))?)
                 }
-                Some(_) => return Err(ScimError::new("invalidPath", "path must be a string")),
+                Some(_) => {
+                    return Err(ScimError::new(
+                        ScimType::InvalidPath,
+                        "path must be a string",
+                    ))
+                }
             };
             let value = get_ci(o, "value").cloned();
             match (op, &path, &value) {
                 (Op::Remove, None, _) => Err(ScimError::new(
-                    "noTarget",
+                    ScimType::NoTarget,
                     "remove needs a path (RFC 7644 §3.5.2.2)",
                 )),
                 (Op::Add | Op::Replace, _, None) => Err(ScimError::new(
-                    "invalidValue",
+                    ScimType::InvalidValue,
                     "add and replace need a value",
                 )),
                 (Op::Add | Op::Replace, None, Some(v)) if !v.is_object() => Err(ScimError::new(
-                    "invalidValue",
+                    ScimType::InvalidValue,
                     "without a path, value must be an object",
                 )),
                 _ => Ok(PatchOp { op, path, value }),
@@ -130,13 +138,13 @@ pub fn expand_value_object(value: &Value) -> ScimResult<Vec<(AttrPath, Value)>> 
         {
             for (ek, ev) in v.as_object().into_iter().flatten() {
                 let p = parse_attr_path(&format!("{urn}:{ek}"))
-                    .map_err(|e| ScimError::new("invalidPath", e))?;
+                    .map_err(|e| ScimError::new(ScimType::InvalidPath, e))?;
                 out.push((p, ev.clone()));
             }
             continue;
         }
         out.push((
-            parse_attr_path(k).map_err(|e| ScimError::new("invalidPath", e))?,
+            parse_attr_path(k).map_err(|e| ScimError::new(ScimType::InvalidPath, e))?,
             v.clone(),
         ));
     }
@@ -228,7 +236,7 @@ fn apply_path(
             let parent = map.entry(key).or_insert_with(|| Value::Object(Map::new()));
             let Some(obj) = parent.as_object_mut() else {
                 return Err(ScimError::new(
-                    "invalidPath",
+                    ScimType::InvalidPath,
                     format!("{} is not complex", p.attr.name),
                 ));
             };
@@ -272,7 +280,7 @@ fn apply_path(
         return match op {
             Op::Remove => Ok(()),
             _ => Err(ScimError::new(
-                "noTarget",
+                ScimType::NoTarget,
                 format!("no {} value matches the filter", p.attr.name),
             )),
         };
@@ -282,7 +290,7 @@ fn apply_path(
         .collect();
     if hits.is_empty() && op != Op::Remove {
         return Err(ScimError::new(
-            "noTarget",
+            ScimType::NoTarget,
             format!("no {} value matches the filter", p.attr.name),
         ));
     }

@@ -67,7 +67,10 @@ pub fn check_path(path: &AttrPath) -> ScimResult<()> {
         // The whole extension object (a bare extension URN as the path).
         None if canonical(EXTENSIONS, name).is_some() => Some(()),
         _ if canonical(READ_ONLY, name).is_some() => {
-            return Err(ScimError::new("mutability", format!("{name} is read-only")))
+            return Err(ScimError::new(
+                ScimType::Mutability,
+                format!("{name} is read-only"),
+            ))
         }
         _ if name.eq_ignore_ascii_case("password") => Some(()),
         _ => canonical(TOP, name)
@@ -80,14 +83,14 @@ pub fn check_path(path: &AttrPath) -> ScimResult<()> {
     }
     .ok_or_else(|| {
         ScimError::new(
-            "invalidPath",
+            ScimType::InvalidPath,
             format!("unknown User attribute {:?}", path.name),
         )
     })
 }
 
 fn bad(detail: String) -> ScimError {
-    ScimError::new("invalidValue", detail)
+    ScimError::new(ScimType::InvalidValue, detail)
 }
 
 /// Reads a User from a request body (POST, PUT) or a patched resource. readOnly attributes and
@@ -135,7 +138,7 @@ fn parse_user_name(s: &str, stored: Option<&str>) -> ScimResult<UserName> {
 fn read(body: &Value, stored: Option<&str>) -> ScimResult<UserInput> {
     let obj = body
         .as_object()
-        .ok_or_else(|| ScimError::new("invalidSyntax", "the body must be a JSON object"))?;
+        .ok_or_else(|| ScimError::new(ScimType::InvalidSyntax, "the body must be a JSON object"))?;
     let mut attributes = Map::new();
     let mut user_name = None;
     let mut external_id = None;

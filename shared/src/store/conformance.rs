@@ -351,7 +351,7 @@ pub async fn deleting_a_user_removes_their_memberships_and_sessions<S: Store>(s:
     };
     s.create_session(&o, &sess).await.unwrap();
 
-    s.delete_user(&o, &u.id).await.unwrap();
+    s.delete_user(&o, &u.id, None).await.unwrap();
     assert_eq!(s.get_user(&o, &u.id).await.unwrap(), None);
     assert!(s
         .list_members(&o, &g.id, None, 10)
@@ -365,7 +365,41 @@ pub async fn deleting_a_user_removes_their_memberships_and_sessions<S: Store>(s:
         .await
         .unwrap();
     assert!(matches!(
-        s.delete_user(&o, &u.id).await,
+        s.delete_user(&o, &u.id, None).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+/// If-Match on DELETE (RFC 7644 §3.14): the version the client named is the one deleted, so an
+/// update that lands between the client's read and the delete makes it a conflict.
+pub async fn deleting_a_user_at_a_stale_version_is_a_conflict_and_removes_nothing<S: Store>(s: &S) {
+    let o = org(s, "del-v").await;
+    let u = s
+        .create_user(&o, new_user("dv@example.com"), 1)
+        .await
+        .unwrap();
+    let g = s.create_group(&o, "G", None, 1).await.unwrap();
+    s.add_members(&o, &g.id, std::slice::from_ref(&u.id), 1)
+        .await
+        .unwrap();
+    let mut change = u.clone();
+    change.active = false;
+    let updated = s.update_user(&o, &change, 2).await.unwrap();
+    assert!(matches!(
+        s.delete_user(&o, &u.id, Some(u.version)).await,
+        Err(StoreError::VersionConflict)
+    ));
+    assert_eq!(s.get_user(&o, &u.id).await.unwrap(), Some(updated.clone()));
+    assert_eq!(
+        s.groups_of_user(&o, &u.id).await.unwrap(),
+        vec![g.id.clone()]
+    );
+    s.delete_user(&o, &u.id, Some(updated.version))
+        .await
+        .unwrap();
+    assert_eq!(s.get_user(&o, &u.id).await.unwrap(), None);
+    assert!(matches!(
+        s.delete_user(&o, &u.id, Some(updated.version)).await,
         Err(StoreError::NotFound(_))
     ));
 }
@@ -443,7 +477,7 @@ pub async fn offset_pages_walk_every_user_once_with_a_correct_total_even_without
         .items
         .is_empty());
     // Deleting keeps the total right.
-    s.delete_user(&o, &ids[0]).await.unwrap();
+    s.delete_user(&o, &ids[0], None).await.unwrap();
     assert_eq!(s.list_users_at(&o, 1, 10, 10).await.unwrap().total, 6);
 }
 
@@ -588,7 +622,7 @@ pub async fn reissuing_a_user_retires_the_old_id_and_hands_over_the_user_name<S:
         s.reissue_user(&o, &old, new_user("r@example.com"), 3).await,
         Err(StoreError::VersionConflict)
     ));
-    s.delete_user(&o, &new.id).await.unwrap();
+    s.delete_user(&o, &new.id, None).await.unwrap();
     assert!(s
         .find_user_by_user_name(&o, &UserName::parse("r@example.com").unwrap())
         .await
@@ -760,6 +794,11 @@ macro_rules! conformance_suite {
         #[tokio::test]
         async fn deleting_a_user_removes_their_memberships_and_sessions() {
             $crate::store::conformance::deleting_a_user_removes_their_memberships_and_sessions(&$make).await;
+        }
+
+        #[tokio::test]
+        async fn deleting_a_user_at_a_stale_version_is_a_conflict_and_removes_nothing() {
+            $crate::store::conformance::deleting_a_user_at_a_stale_version_is_a_conflict_and_removes_nothing(&$make).await;
         }
 
         #[tokio::test]

@@ -82,6 +82,14 @@ impl MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// The one list-by-lookup: what `pick` finds among the org's records (nothing for an org
+    /// never written), read in one critical section.
+    fn in_org<T>(&self, org: &str, pick: impl FnOnce(&OrgData) -> Vec<T>) -> StoreResult<Vec<T>> {
+        Ok(self.lock()?.orgs.get(org).map(pick).unwrap_or_default())
+    }
+}
+
 impl State {
     fn org(&mut self, org: &str) -> &mut OrgData {
         self.orgs.entry(org.to_string()).or_default()
@@ -120,19 +128,6 @@ impl OrgData {
             .filter(|g| g.user_id == user_id)
             .cloned()
             .collect()
-    }
-}
-
-fn new_user(new: NewUser, now: i64) -> User {
-    User {
-        id: uuid::Uuid::new_v4().to_string(),
-        user_name: new.user_name,
-        external_id: new.external_id,
-        active: new.active,
-        attributes: new.attributes,
-        created_at: now,
-        updated_at: now,
-        version: 1,
     }
 }
 
@@ -260,7 +255,7 @@ impl OrgStore for MemoryStore {
 
 impl UserStore for MemoryStore {
     async fn create_user(&self, org: &str, new: NewUser, now: i64) -> StoreResult<User> {
-        let user = new_user(new, now);
+        let user = User::create(new, now);
         let mut st = self.lock()?;
         let data = st.org(org);
         if data.claims.contains_key(&fold(&user.user_name)) {
@@ -296,18 +291,13 @@ impl UserStore for MemoryStore {
         org: &str,
         external_id: &str,
     ) -> StoreResult<Vec<User>> {
-        let st = self.lock()?;
-        Ok(st
-            .orgs
-            .get(org)
-            .map(|d| {
-                d.users
-                    .values()
-                    .filter(|u| u.external_id.as_deref() == Some(external_id))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default())
+        self.in_org(org, |d| {
+            d.users
+                .values()
+                .filter(|u| u.external_id.as_deref() == Some(external_id))
+                .cloned()
+                .collect()
+        })
     }
 
     async fn update_user(&self, org: &str, user: &User, now: i64) -> StoreResult<User> {
@@ -325,10 +315,7 @@ impl UserStore for MemoryStore {
         user: &User,
         now: i64,
     ) -> StoreResult<User> {
-        let mut next = user.clone();
-        next.version = user.version + 1;
-        next.updated_at = now;
-        next.created_at = stored.created_at;
+        let next = User::successor(stored, user, now);
         let mut st = self.lock()?;
         let data = st.org(org);
         if data.user(&user.id).map(|u| u.version) != Some(user.version) {
@@ -348,9 +335,13 @@ impl UserStore for MemoryStore {
         Ok(next)
     }
 
-    async fn delete_user(&self, org: &str, id: &str) -> StoreResult<()> {
+    async fn delete_user(&self, org: &str, id: &str, version: Option<u64>) -> StoreResult<()> {
         let mut st = self.lock()?;
         let data = st.org(org);
+        let stored = data.user(id).ok_or(StoreError::NotFound(Entity::User))?;
+        if version.is_some_and(|v| v != stored.version) {
+            return Err(StoreError::VersionConflict);
+        }
         let user = data
             .remove_user(id)
             .ok_or(StoreError::NotFound(Entity::User))?;
@@ -429,7 +420,7 @@ impl UserStore for MemoryStore {
         new: NewUser,
         now: i64,
     ) -> StoreResult<User> {
-        let user = new_user(new, now);
+        let user = User::create(new, now);
         let mut st = self.lock()?;
         let data = st.org(org);
         if data.user(&old.id).map(|u| u.version) != Some(old.version) {
@@ -475,14 +466,7 @@ impl GroupStore for MemoryStore {
         members: &[String],
         now: i64,
     ) -> StoreResult<Group> {
-        let group = Group {
-            id: uuid::Uuid::new_v4().to_string(),
-            display_name: display_name.to_string(),
-            external_id: external_id.map(str::to_string),
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+        let group = Group::create(display_name, external_id, now);
         let (first, rest) = members.split_at(members.len().min(FIRST_MEMBERS));
         {
             let mut st = self.lock()?;
@@ -521,9 +505,7 @@ impl GroupStore for MemoryStore {
     }
 
     async fn update_group(&self, org: &str, group: &Group, now: i64) -> StoreResult<Group> {
-        let mut next = group.clone();
-        next.version = group.version + 1;
-        next.updated_at = now;
+        let next = Group::successor(group, now);
         let mut st = self.lock()?;
         let data = st.org(org);
         match data.groups.get_mut(&group.id) {
@@ -553,18 +535,13 @@ impl GroupStore for MemoryStore {
         display_name: &str,
     ) -> StoreResult<Vec<Group>> {
         let key = fold(display_name);
-        let st = self.lock()?;
-        Ok(st
-            .orgs
-            .get(org)
-            .map(|d| {
-                d.groups
-                    .values()
-                    .filter(|g| fold(&g.display_name) == key)
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default())
+        self.in_org(org, |d| {
+            d.groups
+                .values()
+                .filter(|g| fold(&g.display_name) == key)
+                .cloned()
+                .collect()
+        })
     }
 
     async fn find_groups_by_external_id(
@@ -572,18 +549,13 @@ impl GroupStore for MemoryStore {
         org: &str,
         external_id: &str,
     ) -> StoreResult<Vec<Group>> {
-        let st = self.lock()?;
-        Ok(st
-            .orgs
-            .get(org)
-            .map(|d| {
-                d.groups
-                    .values()
-                    .filter(|g| g.external_id.as_deref() == Some(external_id))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default())
+        self.in_org(org, |d| {
+            d.groups
+                .values()
+                .filter(|g| g.external_id.as_deref() == Some(external_id))
+                .cloned()
+                .collect()
+        })
     }
 
     async fn list_groups_at(
@@ -672,18 +644,13 @@ impl GroupStore for MemoryStore {
     }
 
     async fn groups_of_user(&self, org: &str, user_id: &str) -> StoreResult<Vec<String>> {
-        let st = self.lock()?;
-        Ok(st
-            .orgs
-            .get(org)
-            .map(|d| {
-                d.members
-                    .iter()
-                    .filter(|(_, u)| u == user_id)
-                    .map(|(g, _)| g.clone())
-                    .collect()
-            })
-            .unwrap_or_default())
+        self.in_org(org, |d| {
+            d.members
+                .iter()
+                .filter(|(_, u)| u == user_id)
+                .map(|(g, _)| g.clone())
+                .collect()
+        })
     }
 }
 
@@ -950,12 +917,7 @@ impl OidcStore for MemoryStore {
     }
 
     async fn grants_of_user(&self, org: &str, user_id: &str) -> StoreResult<Vec<Grant>> {
-        let st = self.lock()?;
-        Ok(st
-            .orgs
-            .get(org)
-            .map(|d| d.user_grants(user_id))
-            .unwrap_or_default())
+        self.in_org(org, |d| d.user_grants(user_id))
     }
 
     async fn end_grants(&self, org: &str, grants: &[Grant], now: i64) -> StoreResult<usize> {

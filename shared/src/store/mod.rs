@@ -20,6 +20,7 @@ pub(crate) mod keys;
 pub mod memory;
 pub mod oidc;
 pub mod sign_in;
+pub mod webhooks;
 
 use std::future::Future;
 
@@ -50,6 +51,8 @@ pub enum Entity {
     ApiKey,
     /// A deleted org's pending purge (issue 12).
     Deletion,
+    /// A webhook endpoint (issue 12).
+    Webhook,
 }
 
 impl std::fmt::Display for Entity {
@@ -64,6 +67,7 @@ impl std::fmt::Display for Entity {
             Entity::AppClient => "app client",
             Entity::ApiKey => "api key",
             Entity::Deletion => "deletion",
+            Entity::Webhook => "webhook endpoint",
         })
     }
 }
@@ -171,8 +175,15 @@ pub trait UserStore {
         next: &User,
         now: i64,
     ) -> impl Future<Output = StoreResult<User>> + Send;
-    /// Removes the user, their group memberships and their sessions.
-    fn delete_user(&self, org: &str, id: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Removes the user, their group memberships and their sessions. With `version`, only while
+    /// the stored version is still that (`VersionConflict` otherwise, nothing removed: If-Match,
+    /// RFC 7644 §3.14), as [`GroupStore::delete_group`].
+    fn delete_user(
+        &self,
+        org: &str,
+        id: &str,
+        version: Option<u64>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     fn list_users(
         &self,
         org: &str,
@@ -219,7 +230,7 @@ pub trait GroupStore {
         now: i64,
     ) -> impl Future<Output = StoreResult<Group>> + Send;
     /// Creates the group with its first [`FIRST_MEMBERS`] members in one transaction (each
-    /// member must be a user of the org: `NotFound("user")` otherwise, nothing written), so a
+    /// member must be a user of the org: `NotFound(Entity::User)` otherwise, nothing written), so a
     /// failure leaves either nothing or a group with those members. More members follow with
     /// `add_members`.
     fn create_group_with_members(

@@ -28,7 +28,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::*;
-use crate::model::event::{Event, EventPage, NewEvent, EVENT_TTL_SECS, SETTLE_MS};
+use crate::model::event::{feed_position, Event, EventPage, NewEvent, EVENT_TTL_SECS, SETTLE_MS};
 use crate::store::events::EventStore;
 
 pub(super) fn events_pk(org: &str) -> String {
@@ -175,12 +175,12 @@ impl DynamoStore {
             .build()];
         for (i, e) in events.iter().enumerate() {
             let seq = first + i as u64;
-            let ms = seq_ms(seq);
             let item: Item = HashMap::from([
                 ("pk".to_string(), s(events_pk(org))),
                 ("sk".to_string(), s(event_sk(seq))),
                 ("gsi1pk".to_string(), s(ALL_EVENTS_PK)),
-                ("gsi1sk".to_string(), s(format!("{ms:013}#{org}#{seq:020}"))),
+                // The same key webhooks keep as their position (`Event::feed_position`).
+                ("gsi1sk".to_string(), s(feed_position(seq, org))),
                 ("type".to_string(), s("event")),
                 ("event_type".to_string(), s(e.kind.as_str())),
                 ("org".to_string(), s(org)),

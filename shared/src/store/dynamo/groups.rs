@@ -7,8 +7,10 @@ use crate::model::event::{EventType, NewEvent};
 use crate::store::keys::*;
 use crate::store::*;
 
-fn group_item(org: &str, g: &Group) -> Item {
-    let mut item: Item = HashMap::new();
+/// The group's attributes (`records.rs`) with its keys: the item by id, the displayName index
+/// (gsi1) and, when it has one, the externalId index (gsi2).
+pub(super) fn group_item(org: &str, g: &Group) -> StoreResult<Item> {
+    let mut item = group_attributes(g)?;
     item.insert("pk".into(), s(org_pk(org)));
     item.insert("sk".into(), s(group_sk(&g.id)));
     item.insert(
@@ -19,16 +21,13 @@ fn group_item(org: &str, g: &Group) -> Item {
     if let Some(ext) = &g.external_id {
         item.insert("gsi2pk".into(), s(group_external_index_pk(org, ext)));
         item.insert("gsi2sk".into(), s(&g.id));
-        item.insert("external_id".into(), s(ext));
     }
     item.insert("type".into(), s("group"));
-    item.insert("id".into(), s(&g.id));
-    item.insert("display_name".into(), s(&g.display_name));
-    item.insert("created_at".into(), n(g.created_at));
-    item.insert("updated_at".into(), n(g.updated_at));
-    item.insert("version".into(), n(g.version));
-    item
+    Ok(item)
 }
+
+use super::records::group_attributes;
+pub(super) use super::records::group_from;
 
 fn member_item(org: &str, group_id: &str, uid: &str, now: i64) -> Item {
     HashMap::from([
@@ -41,17 +40,6 @@ fn member_item(org: &str, group_id: &str, uid: &str, now: i64) -> Item {
         ("group_id".to_string(), s(group_id)),
         ("created_at".to_string(), n(now)),
     ])
-}
-
-pub(super) fn group_from(item: &Item) -> StoreResult<Group> {
-    Ok(Group {
-        id: get_s(item, "id")?,
-        display_name: get_s(item, "display_name")?,
-        external_id: get_opt_s(item, "external_id"),
-        created_at: get_n(item, "created_at")?,
-        updated_at: get_n(item, "updated_at")?,
-        version: get_n(item, "version")?,
-    })
 }
 
 impl DynamoStore {
@@ -93,17 +81,10 @@ impl GroupStore for DynamoStore {
         members: &[String],
         now: i64,
     ) -> StoreResult<Group> {
-        let group = Group {
-            id: uuid::Uuid::new_v4().to_string(),
-            display_name: display_name.to_string(),
-            external_id: external_id.map(str::to_string),
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+        let group = Group::create(display_name, external_id, now);
         let mut items = vec![
             self.put(
-                group_item(org, &group),
+                group_item(org, &group)?,
                 Some("attribute_not_exists(pk)"),
                 &[],
             )?,
@@ -279,11 +260,9 @@ impl GroupStore for DynamoStore {
     }
 
     async fn update_group(&self, org: &str, group: &Group, now: i64) -> StoreResult<Group> {
-        let mut next = group.clone();
-        next.version = group.version + 1;
-        next.updated_at = now;
+        let next = Group::successor(group, now);
         let items = vec![self.put(
-            group_item(org, &next),
+            group_item(org, &next)?,
             Some("version = :v"),
             &[(":v", n(group.version))],
         )?];
@@ -451,7 +430,7 @@ impl DynamoStore {
                     continue;
                 }
                 let tx = vec![self.put(
-                    group_item(org, &g),
+                    group_item(org, &g)?,
                     Some("version = :v"),
                     &[(":v", n(g.version))],
                 )?];

@@ -10,9 +10,11 @@ mod oidc;
 mod orgs;
 mod paging;
 mod rate_limit;
+mod records;
 mod sessions;
 mod sign_in;
 mod users;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -434,12 +436,6 @@ pub(super) fn get_n<T: std::str::FromStr>(item: &Item, k: &str) -> StoreResult<T
         .and_then(|v| v.as_n().ok())
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| StoreError::Corrupt(format!("missing number attribute {k}")))
-}
-pub(super) fn get_bool(item: &Item, k: &str) -> StoreResult<bool> {
-    item.get(k)
-        .and_then(|v| v.as_bool().ok())
-        .copied()
-        .ok_or_else(|| StoreError::Corrupt(format!("missing boolean attribute {k}")))
 }
 
 /// Time-limited records are absent once expired, whether or not DynamoDB's TTL sweeper has run.

@@ -2,8 +2,6 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
-
 use super::*;
 use crate::model::event::{EventType, NewEvent};
 use crate::model::shape::user_json;
@@ -11,8 +9,10 @@ use crate::model::user_name::UserName;
 use crate::store::keys::*;
 use crate::store::*;
 
+/// The user's attributes (`records.rs`) with its keys: the item by id, the userName index
+/// (gsi1) and, when it has one, the externalId index (gsi2).
 pub(super) fn user_item(org: &str, u: &User) -> StoreResult<Item> {
-    let mut item: Item = HashMap::new();
+    let mut item = user_attributes(u)?;
     item.insert("pk".into(), s(org_pk(org)));
     item.insert("sk".into(), s(user_sk(&u.id)));
     item.insert("gsi1pk".into(), s(user_name_index_pk(org, &u.user_name)));
@@ -20,35 +20,13 @@ pub(super) fn user_item(org: &str, u: &User) -> StoreResult<Item> {
     if let Some(ext) = &u.external_id {
         item.insert("gsi2pk".into(), s(user_external_index_pk(org, ext)));
         item.insert("gsi2sk".into(), s(&u.id));
-        item.insert("external_id".into(), s(ext));
     }
     item.insert("type".into(), s("user"));
-    item.insert("id".into(), s(&u.id));
-    item.insert("user_name".into(), s(&u.user_name));
-    item.insert("active".into(), AttributeValue::Bool(u.active));
-    item.insert(
-        "doc".into(),
-        s(serde_json::to_string(&u.attributes).map_err(|e| StoreError::Corrupt(e.to_string()))?),
-    );
-    item.insert("created_at".into(), n(u.created_at));
-    item.insert("updated_at".into(), n(u.updated_at));
-    item.insert("version".into(), n(u.version));
     Ok(item)
 }
 
-pub(super) fn user_from(item: &Item) -> StoreResult<User> {
-    Ok(User {
-        id: get_s(item, "id")?,
-        user_name: get_s(item, "user_name")?,
-        external_id: get_opt_s(item, "external_id"),
-        active: get_bool(item, "active")?,
-        attributes: serde_json::from_str(&get_s(item, "doc")?)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        created_at: get_n(item, "created_at")?,
-        updated_at: get_n(item, "updated_at")?,
-        version: get_n(item, "version")?,
-    })
-}
+use super::records::user_attributes;
+pub(super) use super::records::user_from;
 
 pub(super) fn claim_item(org: &str, user_name: &str, user_id: &str) -> Item {
     HashMap::from([
@@ -61,16 +39,7 @@ pub(super) fn claim_item(org: &str, user_name: &str, user_id: &str) -> Item {
 
 impl UserStore for DynamoStore {
     async fn create_user(&self, org: &str, new: NewUser, now: i64) -> StoreResult<User> {
-        let user = User {
-            id: uuid::Uuid::new_v4().to_string(),
-            user_name: new.user_name,
-            external_id: new.external_id,
-            active: new.active,
-            attributes: new.attributes,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+        let user = User::create(new, now);
         // The user item and the userName claim are written together, each only if absent: two
         // concurrent creates of the same userName cannot both succeed.
         let items = vec![
@@ -141,10 +110,7 @@ impl UserStore for DynamoStore {
         user: &User,
         now: i64,
     ) -> StoreResult<User> {
-        let mut next = user.clone();
-        next.version = user.version + 1;
-        next.updated_at = now;
-        next.created_at = stored.created_at;
+        let next = User::successor(stored, user, now);
         let mut items = vec![self.put(
             user_item(org, &next)?,
             Some("version = :v"),
@@ -183,11 +149,16 @@ impl UserStore for DynamoStore {
         }
     }
 
-    async fn delete_user(&self, org: &str, id: &str) -> StoreResult<()> {
+    async fn delete_user(&self, org: &str, id: &str, version: Option<u64>) -> StoreResult<()> {
         let user = self
             .get_user(org, id)
             .await?
             .ok_or(StoreError::NotFound(Entity::User))?;
+        // If-Match's version: changed since, nothing goes (the transaction below is conditional
+        // on the version read, so a change after this read is a conflict too).
+        if version.is_some_and(|v| v != user.version) {
+            return Err(StoreError::VersionConflict);
+        }
         // Sessions and memberships go first, then the user with its userName claim and the
         // counter in one transaction. A failure at any step leaves the user in place, so the
         // client's retry of the DELETE repeats every step (each is idempotent) and finishes; the
@@ -318,16 +289,7 @@ impl UserStore for DynamoStore {
         new: NewUser,
         now: i64,
     ) -> StoreResult<User> {
-        let user = User {
-            id: uuid::Uuid::new_v4().to_string(),
-            user_name: new.user_name,
-            external_id: new.external_id,
-            active: new.active,
-            attributes: new.attributes,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+        let user = User::create(new, now);
         // The retired copy keeps the old record for audit, outside every index and listing.
         let mut retired: Item = HashMap::new();
         retired.insert("pk".into(), s(org_pk(org)));
@@ -409,16 +371,7 @@ impl DynamoStore {
         let mut items = Vec::with_capacity(users.len() * 2);
         let mut ids = Vec::with_capacity(users.len());
         for new in users {
-            let u = User {
-                id: uuid::Uuid::new_v4().to_string(),
-                user_name: new.user_name,
-                external_id: new.external_id,
-                active: new.active,
-                attributes: new.attributes,
-                created_at: now,
-                updated_at: now,
-                version: 1,
-            };
+            let u = User::create(new, now);
             items.push(user_item(org, &u)?);
             items.push(claim_item(org, &u.user_name, &u.id));
             ids.push(u.id);
