@@ -1,6 +1,7 @@
 //! The delivery worker against DynamoDB's API, counted: what a delivered event costs in round
 //! trips (the figure in docs/api.md, "Webhooks").
 
+use std::process::Command;
 use std::time::Duration;
 
 use shared::model::event::SETTLE_MS;
@@ -94,4 +95,49 @@ async fn a_delivered_event_costs_one_dynamodb_round_trip_and_no_sqs_call() {
     assert_eq!(worker.pass().await.delivered, 0);
     let (after, _, written_after) = store.stats().snapshot();
     assert_eq!((after - before, written_after - written_before), (2, 0));
+}
+
+#[test]
+fn ssoctl_refuses_a_webhook_url_that_is_not_https_and_an_unknown_event_type() {
+    require_local_dynamodb();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ssoctl"))
+            .args(args)
+            .env(
+                "TABLE_NAME",
+                format!("sso-webhook-cli-{}", std::process::id()),
+            )
+            .output()
+            .unwrap()
+    };
+    for (args, says) in [
+        (
+            &["webhook", "create", "http://app.example.com/hooks"][..],
+            "https",
+        ),
+        (
+            &[
+                "webhook",
+                "create",
+                "https://app.example.com/h",
+                "--types",
+                "user.exploded",
+            ][..],
+            "unknown event type",
+        ),
+        (
+            &["webhook", "delete", "not-an-id"][..],
+            "not a webhook endpoint id",
+        ),
+    ] {
+        let out = run(args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?} printed {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
 }

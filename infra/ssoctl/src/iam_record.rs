@@ -1,6 +1,6 @@
 //! What the local stack's AWS calls would need in IAM, per function. With
 //! `SSO_LOCAL_IAM_RECORD=FILE`, `ssoctl local serve` appends one line `FUNCTION<TAB>ACTION` (e.g.
-//! `saml-acs	dynamodb:TransactWriteItems`) for every AWS API call a request makes, naming the function
+//! `saml-acs`, tab, `dynamodb:TransactWriteItems`) for every AWS API call a request makes, naming the function
 //! whose route it served (the one `template.yaml` routes that path to). The integration tests
 //! compare these lines with each function's policy in template.yaml, so a call that only a
 //! deployed Lambda would be refused (AccessDenied) fails locally first.

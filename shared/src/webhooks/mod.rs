@@ -90,6 +90,9 @@ fn wall_secs() -> i64 {
         .unwrap_or(0)
 }
 
+/// Endpoint id → (the ciphertext, the secret it decrypts to).
+type SecretCache = Mutex<HashMap<String, (Vec<u8>, Vec<u8>)>>;
+
 /// Delivers the events of every endpoint.
 pub struct Worker<S> {
     store: S,
@@ -101,7 +104,7 @@ pub struct Worker<S> {
     owner: String,
     /// Decrypted secrets by endpoint, with the ciphertext they came from (one KMS Decrypt per
     /// endpoint per process).
-    secrets: Mutex<HashMap<String, (Vec<u8>, Vec<u8>)>>,
+    secrets: SecretCache,
 }
 
 /// The SQS client, from the standard AWS environment (`AWS_ENDPOINT_URL` for the local server).
