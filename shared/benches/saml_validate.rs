@@ -230,10 +230,12 @@ fn element_filler(text: usize) -> String {
     let decls: String = (0..FILLER_DECLS)
         .map(|i| format!(r#" xmlns:p{i}="urn:p{i}""#))
         .collect();
+    // Under a small body limit the element cap is not reached: then elements only.
+    let elements = text.min(MAX_ELEMENTS - 100);
     format!(
         "<w{decls}>{}{}</w>",
-        format!("<p{}:e/>", FILLER_DECLS - 1).repeat(MAX_ELEMENTS - 100),
-        "t".repeat(text)
+        format!("<p{}:e/>", FILLER_DECLS - 1).repeat(elements),
+        "t".repeat(text - elements)
     )
 }
 
@@ -245,7 +247,7 @@ fn namespace_filler(n: usize) -> String {
         .collect();
     let m = MAX_NAMESPACES;
     // What the response itself and the attribute filler's root spend of the work cap.
-    let children = (MAX_NAMESPACE_WORK - 2 * m * m - 64) / (m * m);
+    let children = (MAX_NAMESPACE_WORK - 6 * m * m) / (m * m);
     let child = r#"<c xmlns:z="urn:z"/>"#.repeat(children);
     format!("<v{decls}>{child}</v>{}", attribute_filler(n))
 }
