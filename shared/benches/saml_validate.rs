@@ -16,8 +16,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use shared::org::{IdpConfig, Org};
-use shared::saml::c14n::InclusivePrefixes;
+use shared::saml::c14n::{InclusivePrefixes, MAX_ATTRIBUTES, MAX_NAMESPACES};
 use shared::saml::keys::SignatureAlgorithm;
+use shared::saml::limits::{MAX_ELEMENTS, MAX_NAMESPACE_WORK};
 use shared::saml::test_encrypt::{decryption_keys, Encryption};
 use shared::saml::test_idp::{
     encode, idp_certificate, idp_ec_p256_certificate, idp_ec_p256_key, idp_key, read_fixture,
@@ -27,7 +28,6 @@ use shared::saml::test_idp::{Signed, Spec};
 use shared::saml::validate::{validate, AcsInput, SamlConfig, SamlError};
 use shared::saml::verify::EXC_C14N;
 use shared::saml::xmlenc::{AES128_CBC, AES256_GCM};
-use shared::ACS_BODY_LIMIT;
 
 fn org() -> Org {
     org_with(idp_certificate())
@@ -204,6 +204,15 @@ fn okta_with_groups(groups: usize, signed: Signed) -> String {
     s.build()
 }
 
+/// The body limit the worst cases are built for: the default, or `ACS_BODY_LIMIT_KIB` (to price
+/// the limit a deployment would set).
+fn body_limit() -> usize {
+    std::env::var("ACS_BODY_LIMIT_KIB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .map_or(shared::DEFAULT_ACS_BODY_LIMIT, |kib| kib * 1024)
+}
+
 /// The form body the browser posts: what the ACS body limit applies to.
 fn form_len(xml: &str) -> usize {
     let encoded: String = url::form_urlencoded::byte_serialize(encode(xml).as_bytes()).collect();
@@ -212,11 +221,12 @@ fn form_len(xml: &str) -> usize {
 
 /// The largest `n` for which `make(n)` still fits under the body limit.
 fn largest_under_limit(make: impl Fn(usize) -> String) -> String {
+    let limit = body_limit();
     let (mut lo, mut hi) = (0usize, 1usize << 16);
-    assert!(form_len(&make(lo)) <= ACS_BODY_LIMIT && form_len(&make(hi)) > ACS_BODY_LIMIT);
+    assert!(form_len(&make(lo)) <= limit && form_len(&make(hi)) > limit);
     while hi - lo > 1 {
         let mid = (lo + hi) / 2;
-        if form_len(&make(mid)) <= ACS_BODY_LIMIT {
+        if form_len(&make(mid)) <= limit {
             lo = mid;
         } else {
             hi = mid;
@@ -225,38 +235,59 @@ fn largest_under_limit(make: impl Fn(usize) -> String) -> String {
     make(lo)
 }
 
-/// The costliest structure per byte the limits let through: 13 namespaces declared once (16 in
-/// scope with the assertion's 3), then elements whose name and 16 attributes each use a prefix
-/// (every one a lookup in roxmltree and in C14N), up to the element cap.
+/// Namespace declarations a filler inside the assertion may add: the path there already has 3
+/// (`saml2p`, `saml2`, `xs`).
+const FILLER_DECLS: usize = MAX_NAMESPACES - 3;
+
+/// The costliest structure per byte the limits let through: as many namespaces as may be in
+/// scope, declared once, then elements whose name and every attribute the cap allows use a prefix
+/// (each a lookup in roxmltree and in C14N), the rest unprefixed, up to the element cap.
 fn attribute_filler(n: usize) -> String {
-    let decls: String = (0..13)
+    let decls: String = (0..FILLER_DECLS)
         .map(|i| format!(r#" xmlns:p{i}="urn:p{i}""#))
         .collect();
-    let attrs: String = (0..13).map(|i| format!(r#" p{i}:a="""#)).collect();
-    let el = format!(r#"<p12:e{attrs} b="" c="" d=""/>"#);
-    let n = n.min(4096 - 100);
+    let prefixed = FILLER_DECLS.min(MAX_ATTRIBUTES);
+    let attrs: String = (0..prefixed)
+        .map(|i| format!(r#" p{i}:a="""#))
+        .chain((prefixed..MAX_ATTRIBUTES).map(|i| format!(r#" b{i}="""#)))
+        .collect();
+    let el = format!(r#"<p{}:e{attrs}/>"#, FILLER_DECLS - 1);
+    let n = n.min(MAX_ELEMENTS - 100);
     format!("<w{decls}>{}</w>", el.repeat(n))
 }
 
 /// As many elements as the cap allows, each using a prefix, then the rest of the body as text.
 fn element_filler(text: usize) -> String {
-    let decls: String = (0..13)
+    let decls: String = (0..FILLER_DECLS)
         .map(|i| format!(r#" xmlns:p{i}="urn:p{i}""#))
         .collect();
+    // Under a small body limit the element cap is not reached: then elements only.
+    let elements = text.min(MAX_ELEMENTS - 100);
     format!(
         "<w{decls}>{}{}</w>",
-        "<p12:e/>".repeat(4096 - 100),
-        "t".repeat(text)
+        format!("<p{}:e/>", FILLER_DECLS - 1).repeat(elements),
+        "t".repeat(text - elements)
     )
 }
 
-/// The most namespace work the limits allow, then the attribute filler.
+/// The most namespace work the limits allow (children that each declare one namespace under the
+/// most bindings), then the attribute filler.
 fn namespace_filler(n: usize) -> String {
-    let decls: String = (0..12)
+    let decls: String = (0..FILLER_DECLS - 1)
         .map(|i| format!(r#" xmlns:p{i}="urn:p{i}""#))
         .collect();
-    let child = r#"<c xmlns:z="urn:z"/>"#.repeat(200);
+    let m = MAX_NAMESPACES;
+    // What the response itself and the attribute filler's root spend of the work cap.
+    let children = (MAX_NAMESPACE_WORK - 6 * m * m) / (m * m);
+    let child = r#"<c xmlns:z="urn:z"/>"#.repeat(children);
     format!("<v{decls}>{child}</v>{}", attribute_filler(n))
+}
+
+/// Character data that the parser must decode reference by reference (its slow path) and C14N
+/// must escape again: `&lt;` in text, `&#9;` in attribute values, in 1 KiB elements.
+fn reference_filler(n: usize) -> String {
+    let el = format!(r#"<e a="{}">{}</e>"#, "&#9;".repeat(64), "&lt;".repeat(192));
+    format!("<w>{}</w>", el.repeat(n.min(MAX_ELEMENTS - 100)))
 }
 
 fn in_assertion(xml: &str, filler: &str) -> String {
@@ -311,11 +342,18 @@ fn bench_worst(c: &mut Criterion) {
             Err(SamlError::DigestMismatch),
         ),
         (
+            "replayed_signature_reference_filler",
+            largest_under_limit(|n| in_assertion(&both, &reference_filler(n))),
+            Err(SamlError::DigestMismatch),
+        ),
+        (
             "largest_okta_response",
             largest_under_limit(|n| okta_with_groups(n, Signed::Both)),
             Ok(()),
         ),
     ];
+
+    bench_phases(c, &normal, &cases);
 
     let mut g = c.benchmark_group("saml_worst");
     g.bench_function("normal_okta_response", |b| {
@@ -344,11 +382,65 @@ fn bench_worst(c: &mut Criterion) {
         };
         assert_eq!(&run(), expected, "{name}");
         eprintln!(
-            "{name}: {} B of XML, {} B posted (limit {ACS_BODY_LIMIT})",
+            "{name}: {} B of XML, {} B posted (limit {})",
             xml.len(),
-            form_len(xml)
+            form_len(xml),
+            body_limit()
         );
         g.bench_function(*name, |b| b.iter(run));
+    }
+    g.finish();
+}
+
+/// Where a post's time goes, phase by phase, for the normal response and each worst case (the
+/// sum is about the full validation less the signature checks): `base64` decode, the `limits`
+/// pass (xmlparser), the roxmltree `parse`, exclusive `c14n` of the assertion (where the fillers
+/// sit), `sha256` of that output. Per-byte cost of crafted input = these over its length.
+fn bench_phases(c: &mut Criterion, normal: &str, cases: &[(&str, String, Result<(), SamlError>)]) {
+    let normal_xml = String::from_utf8(shared::saml::verify::decode_b64(normal).unwrap()).unwrap();
+    let all: Vec<(&str, String)> = std::iter::once(("normal_okta_response", normal_xml))
+        .chain(cases.iter().map(|(n, x, _)| (*n, x.clone())))
+        .collect();
+    let opts = || roxmltree::ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: 50_000,
+        ..roxmltree::ParsingOptions::default()
+    };
+    let mut g = c.benchmark_group("saml_phases");
+    for (name, xml) in &all {
+        let posted = encode(xml);
+        g.bench_function(format!("base64/{name}"), |b| {
+            b.iter(|| shared::saml::verify::decode_b64(&posted).unwrap().len())
+        });
+        g.bench_function(format!("limits/{name}"), |b| {
+            b.iter(|| shared::saml::limits::check(xml).is_ok())
+        });
+        g.bench_function(format!("parse/{name}"), |b| {
+            b.iter(|| {
+                roxmltree::Document::parse_with_options(xml, opts())
+                    .unwrap()
+                    .root()
+                    .id()
+            })
+        });
+        let doc = roxmltree::Document::parse_with_options(xml, opts()).unwrap();
+        let assertion = doc
+            .descendants()
+            .find(|n| n.tag_name().name() == "Assertion")
+            .unwrap();
+        let xs = InclusivePrefixes::parse("xs").unwrap();
+        let mut out = Vec::with_capacity(xml.len());
+        g.bench_function(format!("c14n/{name}"), |b| {
+            b.iter(|| {
+                out.clear();
+                shared::saml::c14n::canonicalize(assertion, None, &xs, &mut out).unwrap();
+                out.len()
+            })
+        });
+        g.bench_function(format!("sha256/{name}"), |b| {
+            b.iter(|| aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &out).as_ref()[0])
+        });
+        eprintln!("{name}: {} B of XML, {} B canonical", xml.len(), out.len());
     }
     g.finish();
 }

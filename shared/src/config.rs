@@ -39,7 +39,16 @@ pub struct Config {
     /// Where server-side IdP metadata fetches may connect (`METADATA_FETCH_ALLOW_LOOPBACK`, off
     /// unless set: only the tests and the local stack set it). admin/destination.rs.
     pub metadata_fetch: crate::admin::destination::FetchPolicy,
+    /// The most form body the ACS reads, in bytes (template parameter `AcsBodyLimitKiB`, env
+    /// `ACS_BODY_LIMIT_KIB`, default [`crate::saml::limits::DEFAULT_ACS_BODY_LIMIT`]): it bounds
+    /// what an unauthenticated post costs (docs/operations.md, "Limits and scale").
+    pub acs_body_limit: usize,
 }
+
+/// `ACS_BODY_LIMIT_KIB` bounds (template.yaml's `AcsBodyLimitKiB` says the same): below 16 KiB a
+/// plain Okta response with a few groups no longer fits; above 128 KiB a single unauthenticated
+/// post costs tens of normal sign-ins (docs/decisions.md, "Measured: the ACS cost").
+pub const ACS_BODY_LIMIT_KIB_RANGE: std::ops::RangeInclusive<usize> = 16..=128;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -100,6 +109,22 @@ impl Config {
             }
             _ => None,
         };
+        let acs_body_limit = match get("ACS_BODY_LIMIT_KIB").map(|v| v.trim().to_string()) {
+            Some(v) if !v.is_empty() => v
+                .parse::<usize>()
+                .ok()
+                .filter(|kib| ACS_BODY_LIMIT_KIB_RANGE.contains(kib))
+                .map(|kib| kib * 1024)
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "ACS_BODY_LIMIT_KIB",
+                    reason: format!(
+                        "{v:?} is not a whole number of KiB from {} to {}",
+                        ACS_BODY_LIMIT_KIB_RANGE.start(),
+                        ACS_BODY_LIMIT_KIB_RANGE.end()
+                    ),
+                })?,
+            _ => crate::saml::limits::DEFAULT_ACS_BODY_LIMIT,
+        };
         let non_empty = |k: &str| {
             get(k)
                 .map(|v| v.trim().to_string())
@@ -122,6 +147,7 @@ impl Config {
             sp_encryption_certificates_secret: non_empty("SP_ENCRYPTION_CERTIFICATES_SECRET"),
             default_app_url,
             metadata_fetch: crate::admin::destination::FetchPolicy::from_lookup(&get),
+            acs_body_limit,
         })
     }
 }
@@ -219,6 +245,36 @@ mod tests {
         ));
         let c = Config::from_lookup(env(&[("TABLE_NAME", "t"), ("DEFAULT_APP_URL", "")])).unwrap();
         assert_eq!(c.default_app_url, None);
+    }
+
+    #[test]
+    fn the_acs_body_limit_is_a_number_of_kib_within_its_range_and_defaults_to_the_measured_one() {
+        let limit = |v: &str| {
+            Config::from_lookup(|k| match k {
+                "TABLE_NAME" => Some("t".to_string()),
+                "ACS_BODY_LIMIT_KIB" => Some(v.to_string()),
+                _ => None,
+            })
+            .map(|c| c.acs_body_limit)
+        };
+        assert_eq!(
+            limit("").unwrap(),
+            crate::saml::limits::DEFAULT_ACS_BODY_LIMIT
+        );
+        assert_eq!(limit("64").unwrap(), 64 * 1024);
+        assert_eq!(limit(" 16 ").unwrap(), 16 * 1024);
+        for bad in ["15", "129", "48k", "-1", "4.5"] {
+            assert!(
+                matches!(
+                    limit(bad),
+                    Err(ConfigError::Invalid {
+                        name: "ACS_BODY_LIMIT_KIB",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

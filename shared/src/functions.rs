@@ -226,7 +226,9 @@ pub mod idp_certificates {
                     .unwrap_or(0);
                 let left = event.context.deadline.saturating_sub(now_ms);
                 let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(left);
-                Ok::<_, lambda_http::Error>(handle(app, source, Some(deadline)).await?)
+                // Boxed: the refresh's fetch futures nest deep enough to exceed the compiler's
+                // layout recursion limit in the binary's `main`.
+                Ok::<_, lambda_http::Error>(Box::pin(handle(app, source, Some(deadline))).await?)
             },
         ))
         .await

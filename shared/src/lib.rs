@@ -33,5 +33,5 @@ pub use model::org;
 pub use app::App;
 pub use config::Config;
 /// The ACS's body limit, for the benchmark that prices the worst post under it.
-pub use handlers::saml::ACS_BODY_LIMIT;
+pub use handlers::saml::DEFAULT_ACS_BODY_LIMIT;
 pub use routes::Function;

@@ -253,6 +253,38 @@ async fn scim_discovery_is_read_only_and_lists_resource_types_and_schemas() {
     assert_eq!(body_json(&resp)["status"], "404");
 }
 
+/// The ACS body limit is the deployment's (`ACS_BODY_LIMIT_KIB`), and a post over it gets a page
+/// that tells the Okta admin what to change, not a bare 413.
+#[tokio::test]
+async fn the_acs_body_limit_is_the_deployments_and_its_413_page_says_how_to_filter_groups() {
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    // 20 KiB: under the default limit, over a deployment limit of 16 KiB. Without an IdP, a
+    // body the limit lets through is refused next for that (409), one over it first (413).
+    let body = format!("SAMLResponse={}", "A".repeat(20 * 1024));
+    let mut small = config();
+    small.acs_body_limit = 16 * 1024;
+    for (cfg, status) in [(config(), 409u16), (small, 413u16)] {
+        let app = App::new(cfg, MemoryStore::new());
+        let (org, _) = org_with_token(&app).await;
+        let path = format!("/orgs/{}/saml/acs", org.org);
+        let resp = call(
+            &app,
+            Some(Function::SamlAcs),
+            event("POST", &path, &form, Some(&body)),
+        )
+        .await;
+        assert_eq!(resp.status(), status);
+        if status == 413 {
+            let page = body_text(&resp);
+            assert!(page.contains("error: response_too_large"), "{page}");
+            assert!(page.contains("16 KiB"), "{page}");
+            assert!(page.contains("groups attribute statement"), "{page}");
+            assert!(page.contains("SCIM group push"), "{page}");
+            assert_eq!(resp.headers()["content-type"], "text/plain; charset=utf-8");
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_acs_refuses_oversized_bodies_with_413_and_says_when_no_idp_is_set_up() {
     let app = memory_app();

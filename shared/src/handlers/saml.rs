@@ -26,7 +26,7 @@ use crate::store::{
 };
 use crate::tokens::{Secret, TokenHash};
 
-pub use crate::saml::limits::ACS_BODY_LIMIT;
+pub use crate::saml::limits::DEFAULT_ACS_BODY_LIMIT;
 /// A RelayState longer than this is not followed (bindings §3.4.3 asks for at most 80 bytes; app
 /// deep links are longer, but not this long), which also bounds the query rewrite below.
 pub const MAX_RELAY_STATE: usize = 2048;
@@ -121,7 +121,14 @@ fn saml(e: SamlError) -> AppError {
 
 /// `POST /orgs/{org}/saml/acs` (HTTP-POST binding, bindings §3.5).
 pub(super) async fn acs<S: Store>(app: &Services<S>, ctx: &Ctx, req: &Request) -> Handled {
-    let body = body_bytes(req, ACS_BODY_LIMIT)?;
+    // The deployment's limit (ACS_BODY_LIMIT_KIB): refused before anything is decoded, with a
+    // page that tells the admin what to change (issue 9: what a post may cost unauthenticated).
+    let limit = app.config.acs_body_limit;
+    let body = body_bytes(req, limit).map_err(|_| {
+        saml(SamlError::ResponseTooLarge {
+            limit_kib: limit / 1024,
+        })
+    })?;
     super::login::require_idp(ctx)?;
     let org = &ctx.org;
     let (mut saml_response, mut relay_state) = (None, None);

@@ -28,10 +28,13 @@ use roxmltree::{Node, NodeId, NodeType};
 /// nest thousands of elements deep. Real SAML responses nest about 10 deep.
 pub const MAX_DEPTH: usize = 64;
 /// In-scope namespace bindings per element. Real IdP responses have at most 5 (the corpus: ADFS,
-/// Google, JumpCloud, Keycloak, Okta, Ping).
-pub const MAX_NAMESPACES: usize = 16;
-/// Attributes per element (namespace declarations not counted). Real responses have at most 5.
-pub const MAX_ATTRIBUTES: usize = 16;
+/// Google, JumpCloud, Keycloak, Okta, Ping). Each binding in scope is work on every element that
+/// uses a prefix (roxmltree resolves names by scanning them), so the cap sits just above that.
+pub const MAX_NAMESPACES: usize = 8;
+/// Attributes per element (namespace declarations not counted). Real responses have at most 6
+/// (ADFS's Response); roxmltree checks each attribute against the element's others, and C14N
+/// sorts them, so the cap sits just above that.
+pub const MAX_ATTRIBUTES: usize = 8;
 /// Distinct prefixes in an InclusiveNamespaces PrefixList. IdPs send one or two (`xs`, `xsi`).
 pub const MAX_INCLUSIVE_PREFIXES: usize = 32;
 
@@ -153,8 +156,9 @@ struct Canonicalizer<'a, 'o> {
     rendered: Vec<(&'a str, &'a str)>,
     /// How to restore `rendered` when leaving an element.
     undo: Vec<Undo<'a>>,
-    /// Scratch: the prefixes one element must consider.
-    wanted: Vec<&'a str>,
+    /// Scratch: the prefixes one element must consider, with the URI each is bound to there.
+    /// (`None`: an inclusive prefix not in scope, which renders nothing.)
+    wanted: Vec<(&'a str, Option<&'a str>)>,
     /// Scratch: one element's attributes as (namespace URI, local name, qualified name, value).
     attrs: Vec<(&'a str, &'a str, &'a str, &'a str)>,
     out: &'o mut Vec<u8>,
@@ -201,45 +205,60 @@ impl<'a> Canonicalizer<'a, '_> {
         let name = qname(node);
         let src = node.document().input_text();
 
-        // Prefixes this element visibly utilizes, plus the inclusive ones that may render here.
+        // Prefixes this element visibly utilizes, with the URI each is bound to here, plus the
+        // inclusive ones that may render here. roxmltree has already resolved every name: the
+        // element's own prefix is bound to its namespace (or, unprefixed, the default namespace,
+        // XML Namespaces §6.2), an attribute's prefix to the attribute's namespace (§6.3), so
+        // only inclusive prefixes are looked up, and only where they can change the output.
         self.wanted.clear();
-        self.wanted.push(prefix_of(name));
-        for attr in node.attributes() {
-            if let Some((p, _)) = src[attr.range_qname()].split_once(':') {
-                self.wanted.push(p);
+        self.wanted.push((
+            prefix_of(name),
+            Some(node.tag_name().namespace().unwrap_or("")),
+        ));
+        let mut attrs = std::mem::take(&mut self.attrs);
+        attrs.clear();
+        for a in node.attributes() {
+            let qname = &src[a.range_qname()];
+            let uri = a.namespace().unwrap_or("");
+            // Unprefixed attributes are in no namespace and utilize none (exc-c14n §3).
+            if let Some((p, _)) = qname.split_once(':') {
+                self.wanted.push((p, Some(uri)));
             }
+            attrs.push((uri, a.name(), qname, a.value()));
         }
         if depth == 0 {
-            self.wanted.extend_from_slice(self.inclusive.as_slice());
+            for &p in self.inclusive.as_slice() {
+                let uri = if p.is_empty() {
+                    Some(node.default_namespace().unwrap_or(""))
+                } else {
+                    node.lookup_namespace_uri(Some(p))
+                };
+                self.wanted.push((p, uri));
+            }
         } else if !self.inclusive.as_slice().is_empty()
             && !node.parent().is_some_and(|p| same_scope(node, p))
         {
             for ns in node.namespaces() {
                 let p = ns.name().unwrap_or("");
                 if self.inclusive.contains(p) {
-                    self.wanted.push(p);
+                    self.wanted.push((p, Some(ns.uri())));
                 }
             }
         }
-        self.wanted.sort_unstable();
-        self.wanted.dedup();
+        // One prefix has one binding at one element, so equal prefixes are equal entries.
+        self.wanted.sort_unstable_by_key(|w| w.0);
+        self.wanted.dedup_by_key(|w| w.0);
         self.stats.prefixes_examined += self.wanted.len();
 
         self.out.push(b'<');
         self.out.extend_from_slice(name.as_bytes());
         let mark = self.undo.len();
         let wanted = std::mem::take(&mut self.wanted);
-        for &p in &wanted {
-            if p == "xml" {
-                continue; // never declared (XML Namespaces §3)
-            }
-            let uri = if p.is_empty() {
-                node.default_namespace().unwrap_or("")
-            } else {
-                match node.lookup_namespace_uri(Some(p)) {
-                    Some(u) => u,
-                    None => continue, // an inclusive prefix not in scope renders nothing
-                }
+        for &(p, uri) in &wanted {
+            // `xml` is never declared (XML Namespaces §3); an inclusive prefix not in scope
+            // renders nothing.
+            let Some(uri) = uri.filter(|_| p != "xml") else {
+                continue;
             };
             let at = self.rendered.iter().position(|(rp, _)| *rp == p);
             let current = at.map_or("", |i| self.rendered[i].1);
@@ -269,16 +288,6 @@ impl<'a> Canonicalizer<'a, '_> {
         }
         self.wanted = wanted; // keep the allocation for the next element
 
-        let mut attrs = std::mem::take(&mut self.attrs);
-        attrs.clear();
-        attrs.extend(node.attributes().map(|a| {
-            (
-                a.namespace().unwrap_or(""),
-                a.name(),
-                &src[a.range_qname()],
-                a.value(),
-            )
-        }));
         if attrs.len() > 1 {
             attrs.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         }

@@ -12,6 +12,12 @@ pub enum SamlError {
         "the response exceeds a structural limit (elements, nesting depth, attributes or namespace declarations) that real IdP responses stay far below"
     )]
     ResponseTooComplex,
+    /// The form body is over the deployment's ACS body limit (`ACS_BODY_LIMIT_KIB`): in practice
+    /// an Okta response carrying a great many group memberships. The page says what to change.
+    #[error(
+        "the sign-in response is larger than the {limit_kib} KiB this service accepts. It most likely carries too many group memberships: in Okta, give the app's groups attribute statement a filter that matches only the groups the app needs (SCIM group push still delivers every pushed group with its full membership), or ask the operator of this service to raise ACS_BODY_LIMIT_KIB"
+    )]
+    ResponseTooLarge { limit_kib: usize },
     #[error("the document is not a SAML 2.0 Response")]
     NotAResponse,
     #[error("the response carries no assertion")]
@@ -131,6 +137,7 @@ impl SamlError {
             MalformedResponse => "malformed_response",
             DtdForbidden => "dtd_forbidden",
             ResponseTooComplex => "response_too_complex",
+            ResponseTooLarge { .. } => "response_too_large",
             NotAResponse => "not_a_response",
             MissingAssertion => "missing_assertion",
             MultipleAssertions => "multiple_assertions",
@@ -194,6 +201,7 @@ impl SamlError {
             | SamlError::BadIdpCertificate
             | SamlError::EncryptedAssertionUnsupported => http::StatusCode::CONFLICT,
             SamlError::DecryptionKeysNeeded => http::StatusCode::INTERNAL_SERVER_ERROR,
+            SamlError::ResponseTooLarge { .. } => http::StatusCode::PAYLOAD_TOO_LARGE,
             _ => http::StatusCode::BAD_REQUEST,
         }
     }

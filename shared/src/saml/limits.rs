@@ -18,12 +18,18 @@ use xmlparser::{ElementEnd, Token, Tokenizer};
 use super::c14n::{MAX_ATTRIBUTES, MAX_DEPTH, MAX_NAMESPACES};
 use super::error::SamlError;
 
-/// SAML responses from Okta are a few KB; 64 KiB fits an Okta response with 20 profile
-/// attributes and 242 group memberships of 32 characters, both signatures (measured:
+/// The ACS body limit unless the deployment sets `ACS_BODY_LIMIT_KIB` ([`crate::Config`]).
+/// SAML responses from Okta are a few KB; 32 KiB fits an Okta response with 20 profile
+/// attributes and 81 group memberships of 32 characters, both signatures (measured:
 /// `the_largest_okta_response_under_the_body_limit_validates`). Every byte past what real
 /// responses need is attacker budget: the body bounds the work done before a signature is known
-/// to be good (docs/operations.md, "Limits and scale"; the `saml_worst` benchmark).
-pub const ACS_BODY_LIMIT: usize = 64 * 1024;
+/// to be good, and the worst post under 32 KiB costs about as much as N normal sign-ins
+/// (docs/decisions.md, "Measured: the ACS cost"; the `saml_worst` benchmark).
+pub const DEFAULT_ACS_BODY_LIMIT: usize = 32 * 1024;
+
+/// The largest body limit a deployment may set (`crate::config::ACS_BODY_LIMIT_KIB_RANGE`'s end):
+/// what bounds a decrypted assertion, which is never longer than the ciphertext the body held.
+pub const ACS_BODY_LIMIT: usize = 128 * 1024;
 
 /// Elements in the whole document.
 pub const MAX_ELEMENTS: usize = 4096;
@@ -32,8 +38,9 @@ pub const MAX_ELEMENTS: usize = 4096;
 pub const MAX_NAMESPACES_ON_PATH: usize = MAX_NAMESPACES;
 /// The sum, over elements that declare a namespace, of the square of the declarations on their
 /// path: roxmltree's namespace work. An Okta response with 1,000 group values costs 16,000
-/// (each value declares `xsi` under 3 bindings); the cap allows 4,096 of them.
-pub const MAX_NAMESPACE_WORK: usize = 4096 * 16;
+/// (each value declares `xsi` under 3 bindings), more values than fit in the largest body limit
+/// a deployment may set; the cap allows about that much and no more.
+pub const MAX_NAMESPACE_WORK: usize = 16 * 1024;
 
 /// Refuses documents past the limits with [`SamlError::ResponseTooComplex`], and text the
 /// tokenizer cannot read with [`SamlError::MalformedResponse`]. A DTD ends the scan: roxmltree
@@ -156,12 +163,60 @@ mod tests {
     /// a parent with many bindings in scope.
     #[test]
     fn many_declaring_elements_under_many_bindings_are_refused() {
-        let root: String = (0..15).map(|i| format!(r#" xmlns:p{i}="u""#)).collect();
+        let m = MAX_NAMESPACES_ON_PATH;
+        let root: String = (0..m - 1).map(|i| format!(r#" xmlns:p{i}="u""#)).collect();
         let doc = |n: usize| format!(r#"<r{root}>{}</r>"#, r#"<c xmlns:z="v"/>"#.repeat(n));
-        // Each child costs 16² = 256; the root 15² = 225.
-        let fits = (MAX_NAMESPACE_WORK - 225) / 256;
+        // Each child costs m², the root (m - 1)².
+        let fits = (MAX_NAMESPACE_WORK - (m - 1) * (m - 1)) / (m * m);
         assert_eq!(check(&doc(fits)), Ok(()));
         assert_eq!(check(&doc(fits + 1)), Err(SamlError::ResponseTooComplex));
+    }
+
+    /// The caps sit just above what real responses use (at most 6 attributes on an element,
+    /// ADFS's Response; 5 namespace declarations along a path, Keycloak): every attribute and
+    /// binding in scope is work for the parser and C14N on each element, so looser caps let a
+    /// crafted post cost more per byte than a real one (docs/decisions.md, "Measured: the ACS cost").
+    #[test]
+    fn nine_attributes_on_one_element_are_more_than_any_idp_sends_and_are_refused() {
+        let attrs: String = (0..9).map(|i| format!(r#" a{i}="v""#)).collect();
+        assert_eq!(
+            check(&format!("<r{attrs}/>")),
+            Err(SamlError::ResponseTooComplex)
+        );
+        let six: String = (0..6).map(|i| format!(r#" a{i}="v""#)).collect();
+        assert_eq!(check(&format!("<r{six}/>")), Ok(()));
+    }
+
+    #[test]
+    fn nine_namespace_bindings_in_scope_are_more_than_any_idp_declares_and_are_refused() {
+        let decls = |n: usize| -> String {
+            (0..n)
+                .map(|i| format!(r#" xmlns:p{i}="urn:{i}""#))
+                .collect()
+        };
+        let nested = |outer: usize, inner: usize| {
+            format!(
+                "<r{}><e{}/></r>",
+                decls(outer),
+                decls(inner).replace("p", "q")
+            )
+        };
+        assert_eq!(check(&nested(4, 5)), Err(SamlError::ResponseTooComplex));
+        assert_eq!(
+            check(&format!("<r{}/>", decls(9))),
+            Err(SamlError::ResponseTooComplex)
+        );
+        assert_eq!(check(&nested(3, 5)), Ok(()));
+    }
+
+    /// 256 elements declaring a namespace under 7 bindings cost 256 × 8² = 16,384 on top of the
+    /// root's 7²: more than an Okta response with 1,000 group values (16,000).
+    #[test]
+    fn namespace_work_beyond_a_thousand_okta_group_values_is_refused() {
+        let root: String = (0..7).map(|i| format!(r#" xmlns:p{i}="u""#)).collect();
+        let doc = |n: usize| format!(r#"<r{root}>{}</r>"#, r#"<c xmlns:z="v"/>"#.repeat(n));
+        assert_eq!(check(&doc(255)), Ok(()));
+        assert_eq!(check(&doc(256)), Err(SamlError::ResponseTooComplex));
     }
 
     #[test]
