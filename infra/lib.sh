@@ -93,6 +93,6 @@ use_local_aws() {
   export DYNAMODB_OPERATION_TIMEOUT_MS="${DYNAMODB_OPERATION_TIMEOUT_MS:-90000}"
   export REQUEST_DEADLINE_MS="${REQUEST_DEADLINE_MS:-120000}"
   # The local stack serves IdP metadata from 127.0.0.1; deployed, loopback is refused
-  # (shared/src/admin/destination.rs; template.yaml sets it to false).
+  # (shared/src/destination.rs; template.yaml sets it to false).
   export METADATA_FETCH_ALLOW_LOOPBACK="${METADATA_FETCH_ALLOW_LOOPBACK:-true}"
 }

@@ -37,8 +37,8 @@ pub struct Config {
     /// Absolute https; empty means our own signed-in page.
     pub default_app_url: Option<url::Url>,
     /// Where server-side IdP metadata fetches may connect (`METADATA_FETCH_ALLOW_LOOPBACK`, off
-    /// unless set: only the tests and the local stack set it). admin/destination.rs.
-    pub metadata_fetch: crate::admin::destination::FetchPolicy,
+    /// unless set: only the tests and the local stack set it). destination.rs.
+    pub metadata_fetch: crate::destination::FetchPolicy,
     /// The most form body the ACS reads, in bytes (template parameter `AcsBodyLimitKiB`, env
     /// `ACS_BODY_LIMIT_KIB`, default [`crate::saml::limits::DEFAULT_ACS_BODY_LIMIT`]): it bounds
     /// what an unauthenticated post costs (docs/operations.md, "Limits and scale").
@@ -146,7 +146,7 @@ impl Config {
             sp_encryption_keys_secret: non_empty("SP_ENCRYPTION_KEYS_SECRET"),
             sp_encryption_certificates_secret: non_empty("SP_ENCRYPTION_CERTIFICATES_SECRET"),
             default_app_url,
-            metadata_fetch: crate::admin::destination::FetchPolicy::from_lookup(&get),
+            metadata_fetch: crate::destination::FetchPolicy::from_lookup(&get),
             acs_body_limit,
         })
     }

@@ -279,6 +279,49 @@ pub fn bare_500() -> Response<Body> {
 
 #[cfg(test)]
 mod tests {
+    mod encrypted_assertions {
+        //! Here, not in saml/: what the outside sees is this boundary's rendering.
+        use crate::error::{render, AppError, Flavor};
+        use crate::saml::encryption_tests::{encrypted, outcome};
+        use crate::saml::test_encrypt::*;
+        use crate::saml::test_idp::*;
+        use crate::saml::xmlenc::AES128_CBC;
+
+        /// Decryption failures and signature failures: same status, same page, same outcome code.
+        #[test]
+        fn decryption_and_signature_failures_look_the_same_from_outside() {
+            let failures = [
+                encrypted(Signed::Assertion, |e, _| {
+                    e.certificate = other_sp_encryption_certificate()
+                }),
+                encrypted(Signed::Assertion, |e, _| {
+                    e.content = AES128_CBC.into();
+                    e.pad_byte = Some(0);
+                }),
+                flip_cipher_byte(&encrypted(Signed::Assertion, |_, _| {}), Cipher::Data, 0),
+                encrypted(Signed::Assertion, |_, s| s.key = Some(other_key())),
+                encrypted(Signed::Neither, |_, _| {}),
+                flip_cipher_byte(&encrypted(Signed::Response, |_, _| {}), Cipher::Data, 0),
+            ];
+            let pages: Vec<(u16, String, &str)> = failures
+                .iter()
+                .map(|xml| {
+                    let err = AppError::Saml(outcome(xml).unwrap_err());
+                    let resp = render(&err, Flavor::Page);
+                    let body = match resp.body() {
+                        lambda_http::Body::Text(t) => t.clone(),
+                        other => format!("{other:?}"),
+                    };
+                    (resp.status().as_u16(), body, err.code())
+                })
+                .collect();
+            for page in &pages {
+                assert_eq!(page, &pages[0]);
+            }
+            assert_eq!(pages[0].0, 400);
+        }
+    }
+
     use super::*;
 
     fn body(r: &Response<Body>) -> String {

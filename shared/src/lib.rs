@@ -9,6 +9,7 @@ pub mod api;
 pub mod api_routes;
 pub mod app;
 pub mod config;
+pub mod destination;
 pub mod error;
 pub mod events;
 pub mod functions;

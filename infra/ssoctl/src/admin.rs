@@ -19,7 +19,7 @@ pub async fn load_idp_metadata(source: &str) -> Result<CheckedIdp, AdminError> {
     if fetch::looks_like_url(source) {
         // The same destination rules as the Lambdas (the scheduled refresh fetches this URL
         // again from there); METADATA_FETCH_ALLOW_LOOPBACK for the local stack.
-        let policy = shared::admin::destination::FetchPolicy::from_env();
+        let policy = shared::destination::FetchPolicy::from_env();
         return shared::admin::fetch_checked_metadata(source, policy).await;
     }
     let text = read_capped_file(source).map_err(|reason| AdminError::MetadataUnreadable {
@@ -180,8 +180,8 @@ pub async fn refresh<S: OrgStore>(
     org: Option<&str>,
     now: i64,
 ) -> Result<Value, AdminError> {
-    use shared::admin::destination::FetchPolicy;
     use shared::admin::refresh::{refresh_all, refresh_org, Https, Outcome};
+    use shared::destination::FetchPolicy;
     let source = Https(FetchPolicy::from_env());
     let reports = match org {
         Some(name) => {

@@ -5,7 +5,7 @@
 //! Where IdP metadata comes from is the caller's business (a file or URL for the CLI; a body or an
 //! https `metadata_url` for the API): these functions take it parsed and checked.
 
-pub mod destination;
+pub use crate::destination;
 pub mod fetch;
 pub mod refresh;
 

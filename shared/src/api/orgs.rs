@@ -135,7 +135,7 @@ pub(super) async fn put_idp<S: Store>(app: &App<S>, org: &str, req: &Request) ->
                 "metadata_url must be an https URL",
             ));
         }
-        // Fetched from inside our network: only public destinations (admin/destination.rs).
+        // Fetched from inside our network: only public destinations (shared/src/destination.rs).
         let checked =
             admin::fetch_checked_metadata(&body.metadata_url, app.config.metadata_fetch).await?;
         (checked, Some(body.metadata_url))

@@ -19,6 +19,8 @@ pub mod verify;
 pub mod xmlenc;
 
 #[cfg(any(test, feature = "test-idp"))]
+pub mod fixtures;
+#[cfg(any(test, feature = "test-idp"))]
 pub mod test_encrypt;
 #[cfg(any(test, feature = "test-idp"))]
 pub mod test_idp;
@@ -26,7 +28,7 @@ pub mod test_idp;
 #[cfg(test)]
 mod algorithm_tests;
 #[cfg(test)]
-mod encryption_tests;
+pub(crate) mod encryption_tests;
 #[cfg(test)]
 mod hardening_tests;
 #[cfg(test)]

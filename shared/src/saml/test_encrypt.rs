@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use x509_cert::der::{Decode, Encode};
 
-use super::test_idp::{read_fixture, FIXTURES};
+use super::fixtures::{read_fixture, FIXTURES};
 use super::verify::DS_NS;
 use super::xmlenc::*;
 

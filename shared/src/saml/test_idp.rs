@@ -79,7 +79,7 @@ fn rsa_key(file: &str) -> SigningKey {
     ))
 }
 
-pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/saml");
+pub use super::fixtures::{read_fixture, FIXTURES};
 pub const IDP_ENTITY_ID: &str = "http://www.okta.com/exk1testidp0000000";
 /// The fixtures' organization: `Org::new("acme", BASE_URL, ..)` yields these URLs.
 pub const ORG: &str = "acme";
@@ -88,11 +88,6 @@ pub const SP_ENTITY_ID: &str = "https://sso.example.com/orgs/acme/saml/metadata"
 pub const ACS_URL: &str = "https://sso.example.com/orgs/acme/saml/acs";
 /// The instant the fixtures were issued at, and are valid around (2026-01-15T12:00:00Z).
 pub const ISSUED_AT: i64 = 1_768_478_400;
-
-pub fn read_fixture(rel: &str) -> Vec<u8> {
-    let path = format!("{FIXTURES}/{rel}");
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 pub fn idp_certificate() -> String {
     String::from_utf8_lossy(&read_fixture("idp-test-cert.b64"))
