@@ -18,7 +18,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use shared::org::{IdpConfig, Org};
 use shared::saml::c14n::{InclusivePrefixes, MAX_ATTRIBUTES, MAX_NAMESPACES};
 use shared::saml::keys::SignatureAlgorithm;
-use shared::saml::limits::{MAX_ELEMENTS, MAX_NAMESPACE_WORK};
+use shared::saml::limits::{markup_budget, MAX_ELEMENTS, MAX_NAMESPACE_WORK};
 use shared::saml::test_encrypt::{decryption_keys, Encryption};
 use shared::saml::test_idp::{
     encode, idp_certificate, idp_ec_p256_certificate, idp_ec_p256_key, idp_key, read_fixture,
@@ -219,11 +219,14 @@ fn form_len(xml: &str) -> usize {
     format!("SAMLResponse={encoded}&RelayState={}", "r".repeat(80)).len()
 }
 
-/// The largest `n` for which `make(n)` still fits under the body limit.
+/// The largest `n` for which `make(n)` still fits under the body limit (`make` grows with `n`).
 fn largest_under_limit(make: impl Fn(usize) -> String) -> String {
     let limit = body_limit();
-    let (mut lo, mut hi) = (0usize, 1usize << 16);
-    assert!(form_len(&make(lo)) <= limit && form_len(&make(hi)) > limit);
+    let (mut lo, mut hi) = (0usize, 1usize);
+    assert!(form_len(&make(lo)) <= limit);
+    while form_len(&make(hi)) <= limit {
+        (lo, hi) = (hi, hi * 2);
+    }
     while hi - lo > 1 {
         let mid = (lo + hi) / 2;
         if form_len(&make(mid)) <= limit {
@@ -239,75 +242,94 @@ fn largest_under_limit(make: impl Fn(usize) -> String) -> String {
 /// (`saml2p`, `saml2`, `xs`).
 const FILLER_DECLS: usize = MAX_NAMESPACES - 3;
 
-/// The costliest structure per byte the limits let through: as many namespaces as may be in
-/// scope, declared once, then elements whose name and every attribute the cap allows use a prefix
-/// (each a lookup in roxmltree and in C14N), the rest unprefixed, up to the element cap.
-fn attribute_filler(n: usize) -> String {
-    let decls: String = (0..FILLER_DECLS)
+/// Markup items (elements, attributes, namespace declarations), as `limits::check` counts them.
+fn markup_items(xml: &str) -> usize {
+    xmlparser::Tokenizer::from(xml)
+        .filter(|t| {
+            matches!(
+                t,
+                Ok(xmlparser::Token::ElementStart { .. } | xmlparser::Token::Attribute { .. })
+            )
+        })
+        .count()
+}
+
+/// A filler of exactly `n` bytes for `base`: `head`, as many copies of `el` as every limit lets
+/// the whole document hold (the markup budget of its length, the element cap), text for the rest
+/// of the `n` bytes, `tail`. The costliest post per byte packs markup up to the budget: every item
+/// is a lookup in roxmltree and in C14N, text is only copied.
+fn fill(base: &str, head: &str, el: &str, tail: &str, n: usize) -> String {
+    let fixed = markup_items(base) + markup_items(&format!("{head}{tail}"));
+    let budget = markup_budget(base.len() + n).saturating_sub(fixed);
+    let room = n.saturating_sub(head.len() + tail.len());
+    let copies = (budget / markup_items(el))
+        .min(room / el.len())
+        .min(MAX_ELEMENTS - 100 - fixed.min(MAX_ELEMENTS - 100));
+    let text = "t".repeat(room - copies * el.len());
+    format!("{head}{}{text}{tail}", el.repeat(copies))
+}
+
+/// Declarations of `p0`..`p{count-1}` on one element.
+fn decls(count: usize) -> String {
+    (0..count)
         .map(|i| format!(r#" xmlns:p{i}="urn:p{i}""#))
-        .collect();
+        .collect()
+}
+
+/// The costliest structure per item the limits let through: as many namespaces as may be in
+/// scope, declared once, then elements whose name and every attribute the cap allows use a prefix
+/// (each a lookup in roxmltree and in C14N), the rest unprefixed.
+fn attribute_filler(base: &str, n: usize) -> String {
     let prefixed = FILLER_DECLS.min(MAX_ATTRIBUTES);
     let attrs: String = (0..prefixed)
         .map(|i| format!(r#" p{i}:a="""#))
         .chain((prefixed..MAX_ATTRIBUTES).map(|i| format!(r#" b{i}="""#)))
         .collect();
     let el = format!(r#"<p{}:e{attrs}/>"#, FILLER_DECLS - 1);
-    let n = n.min(MAX_ELEMENTS - 100);
-    format!("<w{decls}>{}</w>", el.repeat(n))
+    fill(base, &format!("<w{}>", decls(FILLER_DECLS)), &el, "</w>", n)
 }
 
-/// As many elements as the cap allows, each using a prefix, then the rest of the body as text.
-fn element_filler(text: usize) -> String {
-    let decls: String = (0..FILLER_DECLS)
-        .map(|i| format!(r#" xmlns:p{i}="urn:p{i}""#))
-        .collect();
-    // Under a small body limit the element cap is not reached: then elements only.
-    let elements = text.min(MAX_ELEMENTS - 100);
-    format!(
-        "<w{decls}>{}{}</w>",
-        format!("<p{}:e/>", FILLER_DECLS - 1).repeat(elements),
-        "t".repeat(text - elements)
-    )
+/// As many elements as the limits allow, each using a prefix, then the rest as text.
+fn element_filler(base: &str, n: usize) -> String {
+    let el = format!("<p{}:e/>", FILLER_DECLS - 1);
+    fill(base, &format!("<w{}>", decls(FILLER_DECLS)), &el, "</w>", n)
 }
 
 /// The most namespace work the limits allow (children that each declare one namespace under the
 /// most bindings), then the attribute filler.
-fn namespace_filler(n: usize) -> String {
-    let decls: String = (0..FILLER_DECLS - 1)
-        .map(|i| format!(r#" xmlns:p{i}="urn:p{i}""#))
-        .collect();
+fn namespace_filler(base: &str, n: usize) -> String {
     let m = MAX_NAMESPACES;
     // What the response itself and the attribute filler's root spend of the work cap.
     let children = (MAX_NAMESPACE_WORK - 6 * m * m) / (m * m);
     let child = r#"<c xmlns:z="urn:z"/>"#.repeat(children);
-    format!("<v{decls}>{child}</v>{}", attribute_filler(n))
+    let head = format!("<v{}>{child}</v>", decls(FILLER_DECLS - 1));
+    let with_head = in_assertion(base, &head);
+    format!("{head}{}", attribute_filler(&with_head, n.saturating_sub(head.len())))
 }
 
 /// Character data that the parser must decode reference by reference (its slow path) and C14N
 /// must escape again: `&lt;` in text, `&#9;` in attribute values, in 1 KiB elements.
-fn reference_filler(n: usize) -> String {
+fn reference_filler(base: &str, n: usize) -> String {
     let el = format!(r#"<e a="{}">{}</e>"#, "&#9;".repeat(64), "&lt;".repeat(192));
-    format!("<w>{}</w>", el.repeat(n.min(MAX_ELEMENTS - 100)))
+    fill(base, "<w>", &el, "</w>", n)
 }
 
 fn in_assertion(xml: &str, filler: &str) -> String {
     xml.replacen("<saml2:Subject>", &format!("{filler}<saml2:Subject>"), 1)
 }
 
-/// Anyone's post: a Response with a bogus, 32-prefix signature and the filler beside it.
-fn no_key(filler: &str) -> String {
+/// Anyone's post: a Response with a bogus, 32-prefix signature (the filler goes beside it).
+fn no_key() -> String {
     let list: String = (0..32).map(|i| format!("p{i} ")).collect();
     let good = Spec::okta(USER).build();
-    let with_lists = good
-        .replacen(r#"PrefixList="xs""#, &format!(r#"PrefixList="{list}""#), 1)
+    good.replacen(r#"PrefixList="xs""#, &format!(r#"PrefixList="{list}""#), 1)
         .replacen(
             &format!(r#"<ds:CanonicalizationMethod Algorithm="{EXC_C14N}"/>"#),
             &format!(
                 r#"<ds:CanonicalizationMethod Algorithm="{EXC_C14N}"><ec:InclusiveNamespaces xmlns:ec="{EXC_C14N}" PrefixList="{list}"/></ds:CanonicalizationMethod>"#
             ),
             1,
-        );
-    in_assertion(&with_lists, filler)
+        )
 }
 
 fn bench_worst(c: &mut Criterion) {
@@ -320,30 +342,34 @@ fn bench_worst(c: &mut Criterion) {
         ..Spec::okta(USER)
     }
     .build();
+    let no_key = no_key();
+    let filled = |base: &str, filler: fn(&str, usize) -> String| {
+        largest_under_limit(|n| in_assertion(base, &filler(base, n)))
+    };
     let cases: Vec<(&str, String, Result<(), SamlError>)> = vec![
         (
             "no_key_attribute_filler",
-            largest_under_limit(|n| no_key(&attribute_filler(n))),
+            filled(&no_key, attribute_filler),
             Err(SamlError::SignatureInvalid),
         ),
         (
             "replayed_signature_attribute_filler",
-            largest_under_limit(|n| in_assertion(&both, &attribute_filler(n))),
+            filled(&both, attribute_filler),
             Err(SamlError::DigestMismatch),
         ),
         (
             "replayed_signature_element_filler",
-            largest_under_limit(|n| in_assertion(&both, &element_filler(n))),
+            filled(&both, element_filler),
             Err(SamlError::DigestMismatch),
         ),
         (
             "replayed_signature_namespace_filler",
-            largest_under_limit(|n| in_assertion(&both, &namespace_filler(n))),
+            filled(&both, namespace_filler),
             Err(SamlError::DigestMismatch),
         ),
         (
             "replayed_signature_reference_filler",
-            largest_under_limit(|n| in_assertion(&both, &reference_filler(n))),
+            filled(&both, reference_filler),
             Err(SamlError::DigestMismatch),
         ),
         (

@@ -33,6 +33,22 @@ pub const ACS_BODY_LIMIT: usize = 128 * 1024;
 
 /// Elements in the whole document.
 pub const MAX_ELEMENTS: usize = 4096;
+/// Markup items (elements, attributes, namespace declarations) a document may hold beyond one
+/// per [`BYTES_PER_MARKUP`] bytes: room for small documents (metadata, C14N vectors).
+pub const MARKUP_ALLOWANCE: usize = 256;
+/// Bytes of document per markup item, at the least. Every item is work for the parser and for
+/// C14N (a name lookup, a sort), while text is only copied and escaped: a post packed with items
+/// costs the most per byte. Real responses carry one item per 44 bytes or more (the SAML fixtures,
+/// every IdP; measured by `markup_density_of_every_saml_fixture_is_far_under_the_cap`), an Okta
+/// `groups` value with a one-character name one per 39 bytes; a cap of one per 16 leaves room,
+/// and scales the element budget with the ACS body limit (24 KiB of XML under 32 KiB posted:
+/// 1,792 items) instead of one fixed cap sized for the largest limit.
+pub const BYTES_PER_MARKUP: usize = 16;
+
+/// The markup items a document of `len` bytes may hold.
+pub fn markup_budget(len: usize) -> usize {
+    MARKUP_ALLOWANCE + len / BYTES_PER_MARKUP
+}
 /// Namespace declarations on an element and all its ancestors: an upper bound on the bindings in
 /// scope there (the same cap exclusive C14N applies to them).
 pub const MAX_NAMESPACES_ON_PATH: usize = MAX_NAMESPACES;
@@ -50,11 +66,13 @@ pub fn check(xml: &str) -> Result<(), SamlError> {
     let mut path: Vec<usize> = Vec::with_capacity(16);
     let (mut elements, mut work) = (0usize, 0usize);
     let (mut attributes, mut declared) = (0usize, 0usize);
+    let (mut markup, budget) = (0usize, markup_budget(xml.len()));
     for token in Tokenizer::from(xml) {
         match token.map_err(|_| SamlError::MalformedResponse)? {
             Token::ElementStart { .. } => {
                 elements += 1;
-                if elements > MAX_ELEMENTS || path.len() > MAX_DEPTH {
+                markup += 1;
+                if elements > MAX_ELEMENTS || path.len() > MAX_DEPTH || markup > budget {
                     return Err(SamlError::ResponseTooComplex);
                 }
                 (attributes, declared) = (0, 0);
@@ -66,7 +84,8 @@ pub fn check(xml: &str) -> Result<(), SamlError> {
                 } else {
                     attributes += 1;
                 }
-                if attributes > MAX_ATTRIBUTES || declared > MAX_NAMESPACES {
+                markup += 1;
+                if attributes > MAX_ATTRIBUTES || declared > MAX_NAMESPACES || markup > budget {
                     return Err(SamlError::ResponseTooComplex);
                 }
             }
@@ -114,7 +133,11 @@ mod tests {
 
     #[test]
     fn more_elements_than_the_cap_are_refused() {
-        let doc = |n: usize| format!("<r>{}</r>", "<e/>".repeat(n - 1));
+        // Padded with text so that the density cap is not what refuses it.
+        let doc = |n: usize| {
+            let text = "t".repeat(n * BYTES_PER_MARKUP);
+            format!("<r>{}{text}</r>", "<e/>".repeat(n - 1))
+        };
         assert_eq!(check(&doc(MAX_ELEMENTS)), Ok(()));
         assert_eq!(
             check(&doc(MAX_ELEMENTS + 1)),
@@ -165,7 +188,11 @@ mod tests {
     fn many_declaring_elements_under_many_bindings_are_refused() {
         let m = MAX_NAMESPACES_ON_PATH;
         let root: String = (0..m - 1).map(|i| format!(r#" xmlns:p{i}="u""#)).collect();
-        let doc = |n: usize| format!(r#"<r{root}>{}</r>"#, r#"<c xmlns:z="v"/>"#.repeat(n));
+        // Text padding keeps the density under the markup cap: the namespace work refuses.
+        let doc = |n: usize| {
+            let pad = "t".repeat(n * 2 * BYTES_PER_MARKUP);
+            format!(r#"<r{root}>{}{pad}</r>"#, r#"<c xmlns:z="v"/>"#.repeat(n))
+        };
         // Each child costs m², the root (m - 1)².
         let fits = (MAX_NAMESPACE_WORK - (m - 1) * (m - 1)) / (m * m);
         assert_eq!(check(&doc(fits)), Ok(()));
@@ -214,7 +241,10 @@ mod tests {
     #[test]
     fn namespace_work_beyond_a_thousand_okta_group_values_is_refused() {
         let root: String = (0..7).map(|i| format!(r#" xmlns:p{i}="u""#)).collect();
-        let doc = |n: usize| format!(r#"<r{root}>{}</r>"#, r#"<c xmlns:z="v"/>"#.repeat(n));
+        let doc = |n: usize| {
+            let pad = "t".repeat(n * 2 * BYTES_PER_MARKUP);
+            format!(r#"<r{root}>{}{pad}</r>"#, r#"<c xmlns:z="v"/>"#.repeat(n))
+        };
         assert_eq!(check(&doc(255)), Ok(()));
         assert_eq!(check(&doc(256)), Err(SamlError::ResponseTooComplex));
     }
@@ -227,6 +257,67 @@ mod tests {
             r#"<saml2p:Response xmlns:saml2p="p"><saml2:Assertion xmlns:saml2="a" xmlns:xs="x"><saml2:AttributeStatement><saml2:Attribute Name="groups">{values}</saml2:Attribute></saml2:AttributeStatement></saml2:Assertion></saml2p:Response>"#
         );
         assert_eq!(check(&xml), Ok(()));
+    }
+
+    #[test]
+    fn markup_denser_than_one_item_per_sixteen_bytes_is_refused_past_the_allowance() {
+        // `<e a=""/>` is 2 items in 9 bytes; text pads the document to exactly the budget.
+        let doc = |items: usize, len: usize| {
+            let body = r#"<e a=""/>"#.repeat((items - 1) / 2);
+            let head = "<r>";
+            let pad = len.saturating_sub(head.len() + body.len() + "</r>".len());
+            format!("{head}{body}{}</r>", "t".repeat(pad))
+        };
+        let len = 24 * 1024;
+        let budget = markup_budget(len);
+        assert_eq!(budget, MARKUP_ALLOWANCE + len / 16);
+        let fits = doc(budget, len);
+        assert_eq!(fits.len(), len);
+        assert_eq!(check(&fits), Ok(()));
+        assert_eq!(check(&doc(budget + 2, len)), Err(SamlError::ResponseTooComplex));
+        // The same markup in a longer document passes: the budget grows with the length.
+        assert_eq!(check(&doc(budget + 2, len + 64)), Ok(()));
+    }
+
+    #[test]
+    fn markup_density_of_every_saml_fixture_is_far_under_the_cap() {
+        // Every response and metadata document we hold from an IdP: at least 40 bytes per item,
+        // so one per 16 refuses none of them, even without the allowance.
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+        let mut seen = 0;
+        let mut stack = vec![std::path::PathBuf::from(root)];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    if !path.ends_with("c14n-vectors") {
+                        stack.push(path);
+                    }
+                    continue;
+                }
+                let Some(xml) = path
+                    .extension()
+                    .filter(|e| *e == "xml")
+                    .and_then(|_| std::fs::read_to_string(&path).ok())
+                else {
+                    continue;
+                };
+                let items: usize = Tokenizer::from(xml.as_str())
+                    .filter(|t| matches!(t, Ok(Token::ElementStart { .. } | Token::Attribute { .. })))
+                    .count();
+                if xml.len() < 2048 || items == 0 {
+                    continue;
+                }
+                seen += 1;
+                assert!(
+                    xml.len() / items >= 40,
+                    "{}: {} bytes per item",
+                    path.display(),
+                    xml.len() / items
+                );
+            }
+        }
+        assert!(seen >= 40, "only {seen} fixtures read");
     }
 
     #[test]
