@@ -53,7 +53,7 @@ impl App<DynamoStore> {
 /// it (empty) because `sam local --env-vars` only overrides variables the template declares, and
 /// `AWS_ENDPOINT_URL` is not one a deployed function should carry.
 pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let shared = crate::aws::sdk_config().await;
     let mut config = aws_sdk_dynamodb::config::Builder::from(&shared)
         .timeout_config(dynamodb_timeouts())
         .retry_config(

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod api;
 pub mod api_routes;
 pub mod app;
+pub mod aws;
 pub mod config;
 pub mod destination;
 pub mod error;

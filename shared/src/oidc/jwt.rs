@@ -99,7 +99,7 @@ pub struct Signer {
 /// The KMS client, from the standard AWS environment; `KMS_ENDPOINT`, when not empty, points it
 /// elsewhere (for `sam local`, as `DYNAMODB_ENDPOINT` does for the table).
 pub async fn kms_client() -> aws_sdk_kms::Client {
-    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let shared = crate::aws::sdk_config().await;
     let mut config = aws_sdk_kms::config::Builder::from(&shared);
     if let Some(endpoint) = std::env::var("KMS_ENDPOINT")
         .ok()

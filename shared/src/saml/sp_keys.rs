@@ -149,7 +149,7 @@ pub fn check_pair(pkcs8: &[u8], certificate_der: &[u8]) -> Result<(), String> {
 /// The Secrets Manager client, from the standard AWS environment; `SECRETS_MANAGER_ENDPOINT`,
 /// when not empty, points it elsewhere (for `sam local`, as `KMS_ENDPOINT` does for KMS).
 pub async fn secrets_client() -> aws_sdk_secretsmanager::Client {
-    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let shared = crate::aws::sdk_config().await;
     let mut config = aws_sdk_secretsmanager::config::Builder::from(&shared);
     if let Some(endpoint) = std::env::var("SECRETS_MANAGER_ENDPOINT")
         .ok()

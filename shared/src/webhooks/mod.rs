@@ -109,7 +109,7 @@ pub struct Worker<S> {
 
 /// The SQS client, from the standard AWS environment (`AWS_ENDPOINT_URL` for the local server).
 pub async fn sqs_client() -> aws_sdk_sqs::Client {
-    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let shared = crate::aws::sdk_config().await;
     aws_sdk_sqs::Client::new(&shared)
 }
 
