@@ -9,13 +9,28 @@
 //! the ECS and EC2 metadata services — none of which a Lambda uses, and all of which it would carry
 //! (the STS client among them) and try at each cold start (docs/decisions.md, "Release profile").
 //!
+//! Its HTTPS client trusts the Amazon Trust Services roots, embedded (`amazon-trust-services-roots.pem`:
+//! Amazon Root CA 1–4, until 2038–2040, and Starfield Services Root CA G2, which cross-signs them,
+//! until 2037; from the Mozilla root store), which every AWS service endpoint of the `aws`
+//! partition chains to. The SDK's default client loads the OS store at each cold start instead —
+//! a bundle and every file of /etc/ssl/certs — which was most of a bootstrap's init (measured:
+//! docs/decisions.md, "Cold start"). Regions of the other partitions (China, GovCloud, the ISO
+//! regions) keep the OS store: their endpoints are not ours to vouch for.
+//!
 //! `ssoctl` and the tests enable the `aws-credential-chain` feature and get that whole chain: an
 //! admin signs in with a profile, SSO or a credential process. Features unify only among the
 //! packages one cargo invocation builds, and the bootstraps are built on their own (`sam build`,
 //! infra/check-bootstraps), so the chain never reaches one.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider, SharedHttpClient};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+
+/// The roots the SDK's HTTPS client trusts in the `aws` partition (see the module doc).
+pub const AMAZON_TRUST_SERVICES_ROOTS: &str = include_str!("amazon-trust-services-roots.pem");
+
+/// Region prefixes of the partitions other than `aws` (AWS General Reference, "Partitions").
+const OTHER_PARTITIONS: [&str; 4] = ["cn-", "us-gov-", "us-iso", "eu-iso"];
 
 /// The configuration for this process: the Lambda environment's, or with `aws-credential-chain`
 /// the SDK's default provider chain.
@@ -36,7 +51,11 @@ pub async fn sdk_config() -> SdkConfig {
 pub fn lambda_environment(get: impl Fn(&str) -> Option<String>) -> SdkConfig {
     let set = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
     let mut config = SdkConfig::builder().behavior_version(BehaviorVersion::latest());
-    if let Some(region) = set("AWS_REGION").or_else(|| set("AWS_DEFAULT_REGION")) {
+    let region = set("AWS_REGION").or_else(|| set("AWS_DEFAULT_REGION"));
+    if let Some(client) = https_client(region.as_deref()) {
+        config = config.http_client(client);
+    }
+    if let Some(region) = region {
         config = config.region(Region::new(region));
     }
     if let (Some(key), Some(secret)) = (set("AWS_ACCESS_KEY_ID"), set("AWS_SECRET_ACCESS_KEY")) {
@@ -53,6 +72,22 @@ pub fn lambda_environment(get: impl Fn(&str) -> Option<String>) -> SdkConfig {
         config = config.endpoint_url(endpoint);
     }
     config.build()
+}
+
+/// The HTTPS client trusting only [`AMAZON_TRUST_SERVICES_ROOTS`] (rustls on AWS-LC, as the
+/// SDK's default), or `None` (the SDK's default client, the OS store) outside the `aws` partition.
+pub fn https_client(region: Option<&str>) -> Option<SharedHttpClient> {
+    if region.is_some_and(|r| OTHER_PARTITIONS.iter().any(|p| r.starts_with(p))) {
+        return None;
+    }
+    let trust = TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS.as_bytes());
+    let context = TlsContext::builder().with_trust_store(trust).build().ok()?;
+    Some(
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+            .tls_context(context)
+            .build_https(),
+    )
 }
 
 #[cfg(test)]
@@ -101,5 +136,79 @@ mod tests {
         assert_eq!(config.region().map(|r| r.as_ref()), Some("us-east-2"));
         assert!(config.credentials_provider().is_none());
         assert_eq!(config.endpoint_url(), None);
+    }
+
+    /// The embedded roots: the five Amazon Trust Services publishes, each a CA certificate valid
+    /// for years yet (a test that fails well before one expires: the bundle must then be renewed).
+    #[test]
+    fn the_embedded_roots_are_amazon_trust_services_five_and_valid_past_2036() {
+        use base64::Engine;
+        use x509_cert::der::Decode;
+        let mut subjects = Vec::new();
+        for block in AMAZON_TRUST_SERVICES_ROOTS.split("-----END CERTIFICATE-----") {
+            let Some((_, body)) = block.split_once("-----BEGIN CERTIFICATE-----") else {
+                assert!(block.trim().is_empty(), "text outside a PEM block: {block:?}");
+                continue;
+            };
+            let b64: String = body.split_whitespace().collect();
+            let der = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+            let cert = x509_cert::Certificate::from_der(&der).unwrap();
+            let tbs = cert.tbs_certificate();
+            assert_eq!(tbs.subject(), tbs.issuer(), "a root signs itself");
+            let until = tbs.validity().not_after.to_unix_duration().as_secs();
+            assert!(until > 2_114_380_800, "{} expires before 2037", tbs.subject()); // 2037-01-01
+            subjects.push(tbs.subject().to_string());
+        }
+        let names = subjects.join("\n");
+        for cn in [
+            "CN=Amazon Root CA 1",
+            "CN=Amazon Root CA 2",
+            "CN=Amazon Root CA 3",
+            "CN=Amazon Root CA 4",
+            "CN=Starfield Services Root Certificate Authority - G2",
+        ] {
+            assert!(names.contains(cn), "{cn} missing from\n{names}");
+        }
+        assert_eq!(subjects.len(), 5);
+    }
+
+    #[test]
+    fn the_aws_partition_gets_the_amazon_roots_and_the_other_partitions_the_os_store() {
+        for region in [Some("us-east-1"), Some("eu-central-2"), None] {
+            assert!(https_client(region).is_some(), "{region:?}");
+        }
+        for region in ["cn-north-1", "us-gov-west-1", "us-iso-east-1", "eu-isoe-west-1"] {
+            assert!(https_client(Some(region)).is_none(), "{region}");
+            let config = lambda_environment(env(&[("AWS_REGION", region)]));
+            assert!(config.http_client().is_none(), "{region}");
+        }
+        let config = lambda_environment(env(&[("AWS_REGION", "us-east-1")]));
+        assert!(config.http_client().is_some());
+    }
+
+    /// The client is built and its trust store parsed (the SDK panics on a PEM it cannot read)
+    /// when a connection is first made: one to a closed local port fails as a dispatch error.
+    #[tokio::test]
+    async fn a_connection_through_the_amazon_roots_client_fails_cleanly_when_nothing_listens() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let endpoint = format!("https://127.0.0.1:{port}");
+        let config = lambda_environment(env(&[
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "k"),
+            ("AWS_SECRET_ACCESS_KEY", "s"),
+            ("AWS_ENDPOINT_URL", &endpoint),
+        ]));
+        let client = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&config)
+                .retry_config(aws_config::retry::RetryConfig::disabled())
+                .build(),
+        );
+        let err = client.list_tables().send().await.unwrap_err();
+        assert!(
+            matches!(err, aws_sdk_dynamodb::error::SdkError::DispatchFailure(_)),
+            "{err:?}"
+        );
     }
 }
