@@ -304,7 +304,10 @@ fn namespace_filler(base: &str, n: usize) -> String {
     let child = r#"<c xmlns:z="urn:z"/>"#.repeat(children);
     let head = format!("<v{}>{child}</v>", decls(FILLER_DECLS - 1));
     let with_head = in_assertion(base, &head);
-    format!("{head}{}", attribute_filler(&with_head, n.saturating_sub(head.len())))
+    format!(
+        "{head}{}",
+        attribute_filler(&with_head, n.saturating_sub(head.len()))
+    )
 }
 
 /// Character data that the parser must decode reference by reference (its slow path) and C14N

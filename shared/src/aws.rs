@@ -49,7 +49,11 @@ pub async fn sdk_config() -> SdkConfig {
 /// credentials leave the config without a provider: each call then fails with the SDK's
 /// "no credentials" error, which the handlers answer 503.
 pub fn lambda_environment(get: impl Fn(&str) -> Option<String>) -> SdkConfig {
-    let set = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let set = |name: &str| {
+        get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
     let mut config = SdkConfig::builder().behavior_version(BehaviorVersion::latest());
     let region = set("AWS_REGION").or_else(|| set("AWS_DEFAULT_REGION"));
     if let Some(client) = https_client(region.as_deref()) {
@@ -147,16 +151,25 @@ mod tests {
         let mut subjects = Vec::new();
         for block in AMAZON_TRUST_SERVICES_ROOTS.split("-----END CERTIFICATE-----") {
             let Some((_, body)) = block.split_once("-----BEGIN CERTIFICATE-----") else {
-                assert!(block.trim().is_empty(), "text outside a PEM block: {block:?}");
+                assert!(
+                    block.trim().is_empty(),
+                    "text outside a PEM block: {block:?}"
+                );
                 continue;
             };
             let b64: String = body.split_whitespace().collect();
-            let der = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap();
             let cert = x509_cert::Certificate::from_der(&der).unwrap();
             let tbs = cert.tbs_certificate();
             assert_eq!(tbs.subject(), tbs.issuer(), "a root signs itself");
             let until = tbs.validity().not_after.to_unix_duration().as_secs();
-            assert!(until > 2_114_380_800, "{} expires before 2037", tbs.subject()); // 2037-01-01
+            assert!(
+                until > 2_114_380_800,
+                "{} expires before 2037",
+                tbs.subject()
+            ); // 2037-01-01
             subjects.push(tbs.subject().to_string());
         }
         let names = subjects.join("\n");
@@ -177,7 +190,12 @@ mod tests {
         for region in [Some("us-east-1"), Some("eu-central-2"), None] {
             assert!(https_client(region).is_some(), "{region:?}");
         }
-        for region in ["cn-north-1", "us-gov-west-1", "us-iso-east-1", "eu-isoe-west-1"] {
+        for region in [
+            "cn-north-1",
+            "us-gov-west-1",
+            "us-iso-east-1",
+            "eu-isoe-west-1",
+        ] {
             assert!(https_client(Some(region)).is_none(), "{region}");
             let config = lambda_environment(env(&[("AWS_REGION", region)]));
             assert!(config.http_client().is_none(), "{region}");

@@ -274,7 +274,10 @@ mod tests {
         let fits = doc(budget, len);
         assert_eq!(fits.len(), len);
         assert_eq!(check(&fits), Ok(()));
-        assert_eq!(check(&doc(budget + 2, len)), Err(SamlError::ResponseTooComplex));
+        assert_eq!(
+            check(&doc(budget + 2, len)),
+            Err(SamlError::ResponseTooComplex)
+        );
         // The same markup in a longer document passes: the budget grows with the length.
         assert_eq!(check(&doc(budget + 2, len + 64)), Ok(()));
     }
@@ -303,7 +306,9 @@ mod tests {
                     continue;
                 };
                 let items: usize = Tokenizer::from(xml.as_str())
-                    .filter(|t| matches!(t, Ok(Token::ElementStart { .. } | Token::Attribute { .. })))
+                    .filter(|t| {
+                        matches!(t, Ok(Token::ElementStart { .. } | Token::Attribute { .. }))
+                    })
                     .count();
                 if xml.len() < 2048 || items == 0 {
                     continue;
